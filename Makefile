@@ -1,0 +1,37 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench network clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## Run Đông Hà's morning peak (06:30-09:00) with fixed-time signals; prints KPIs.
+demo: $(STAMP)
+	$(VENV)/bin/twin run scenarios/dongha_morning_peak.yaml --out runs/demo
+
+## Install and run the test suite (includes ruff and the import-rule check).
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+## Benchmarks (not part of the test run); each prints one JSON line.
+bench: $(STAMP)
+	$(PY) bench/kernel_overhead.py | tee -a bench/results/kernel_overhead.jsonl
+
+## Rebuild the Đông Hà SUMO network from the OpenStreetMap extract.
+network: $(STAMP)
+	$(VENV)/bin/twin network build
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache .hypothesis
