@@ -1,0 +1,263 @@
+"""The co-simulation kernel: one simpy Environment as the master clock (s).
+
+Each plant is a simpy process that advances by its own ``step_s``; each
+controller is a process that scans at its ``scan_period_s``; scenario events
+are timed simpy events. At any instant the order is fixed: plants and
+scenario events first (simpy URGENT priority), then controllers (NORMAL),
+then the recorder (lower still); ties within a priority keep simpy's
+deterministic scheduling order. So
+a controller at time t sees sensors of time t, and its outputs reach the
+plant when the plant next advances (from t to t + step): one scan of latency,
+as on a real cabinet.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import simpy
+from simpy.core import NORMAL, URGENT
+from simpy.events import Event
+
+from controllers.io import Controller, Direction, Quality, Sample
+from twin.eventlog import EventLog
+from twin.plant import PlantModel
+from twin.process_image import ProcessImage
+from twin.recorder import Recorder
+
+__all__ = ["Kernel", "KernelStats", "ScheduledAction"]
+
+
+_LATE = NORMAL + 1  # after every controller scan of the same instant
+
+
+class _PriorityTimeout(Event):
+    """A timeout with an explicit simpy priority (URGENT fires before NORMAL at one instant)."""
+
+    def __init__(self, env: simpy.Environment, delay: float, priority: int) -> None:
+        super().__init__(env)
+        self._ok = True
+        self._value = None
+        env.schedule(self, priority, delay)
+
+
+@dataclass(frozen=True)
+class ScheduledAction:
+    """A scenario event: at ``at_s`` (s, run clock) call ``action(kernel)``."""
+
+    at_s: float
+    kind: str
+    action: Callable[[Kernel], None]
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class KernelStats:
+    """Counters and wall-clock timings of one run (s)."""
+
+    plant_steps: dict[str, int] = field(default_factory=dict)
+    plant_wall_s: dict[str, float] = field(default_factory=dict)
+    controller_scans: dict[str, int] = field(default_factory=dict)
+    controller_wall_s: dict[str, float] = field(default_factory=dict)
+    controller_errors: dict[str, int] = field(default_factory=dict)
+    wall_s: float = 0.0
+
+
+class Kernel:
+    """Couples plants and controllers through a process image on one simpy clock.
+
+    Args:
+        t0: start time (s, run clock); the run ends at ``t0 + duration``.
+        log: event log for rejections, controller errors and scenario events.
+        recorder: optional recorder, sampled every ``recorder.period_s``.
+    """
+
+    def __init__(
+        self, t0: float = 0.0, log: EventLog | None = None, recorder: Recorder | None = None
+    ) -> None:
+        self.env = simpy.Environment(initial_time=t0)
+        self.t0 = t0
+        self.image = ProcessImage()
+        self.log = log or EventLog()
+        self.recorder = recorder
+        self.stats = KernelStats()
+        self._plants: list[PlantModel] = []
+        self._controllers: list[Controller] = []
+        self._inputs: dict[str, list[str]] = {}
+        self._outputs: dict[str, set[str]] = {}
+        self._actuator_owner: dict[str, PlantModel] = {}
+        self._pending: dict[str, dict[str, Any]] = {}
+        self._failed: set[str] = set()
+        self._actions: list[ScheduledAction] = []
+        self._rejections_logged = 0
+
+    # -- wiring ------------------------------------------------------------
+    def add_plant(self, plant: PlantModel) -> None:
+        """Register a plant and its points."""
+        if not plant.step_s > 0:
+            raise ValueError(f"plant {plant.name}: step_s must be > 0, got {plant.step_s}")
+        for spec in plant.points():
+            self.image.declare(spec, plant.name)
+            if spec.direction is Direction.OUTPUT:
+                self._actuator_owner[spec.name] = plant
+        self._plants.append(plant)
+        self._pending[plant.name] = {}
+
+    def add_controller(self, controller: Controller) -> None:
+        """Register a controller; its input points must be declared by a plant already."""
+        if not controller.scan_period_s > 0:
+            raise ValueError(f"controller {controller.name}: scan period must be > 0")
+        if controller.name in self._inputs:
+            raise ValueError(f"two controllers are named {controller.name!r}")
+        inputs: list[str] = []
+        outputs: set[str] = set()
+        for spec in controller.points():
+            self.image.declare(spec, controller.name)
+            if spec.direction is Direction.INPUT:
+                inputs.append(spec.name)
+            else:
+                outputs.add(spec.name)
+        self._inputs[controller.name] = inputs
+        self._outputs[controller.name] = outputs
+        self._controllers.append(controller)
+
+    def schedule(self, action: ScheduledAction) -> None:
+        """Schedule a scenario event."""
+        self._actions.append(action)
+
+    @property
+    def plants(self) -> list[PlantModel]:
+        """Registered plants, in order."""
+        return list(self._plants)
+
+    @property
+    def controllers(self) -> list[Controller]:
+        """Registered controllers, in order."""
+        return list(self._controllers)
+
+    def fail_controller(self, name: str, reason: str) -> None:
+        """Stop scanning controller ``name``; its outputs become BAD from now on."""
+        if name in self._failed:
+            return
+        self._failed.add(name)
+        now = self.env.now
+        for point in sorted(self._outputs.get(name, ())):
+            self.image.write(point, None, now, writer=name)
+        self.log.emit(now, "controller_failed", controller=name, reason=reason)
+
+    # -- processes ---------------------------------------------------------
+    def _plant_process(self, plant: PlantModel, t_end: float):
+        env = self.env
+        steps = 0
+        wall = 0.0
+        pending = self._pending[plant.name]
+        while env.now + plant.step_s <= t_end + 1e-9:
+            yield _PriorityTimeout(env, plant.step_s, URGENT)
+            tick = time.perf_counter()
+            if pending:
+                plant.actuate(dict(pending))
+                pending.clear()
+            plant.advance(env.now)
+            self.image.publish(plant.sensors(), env.now, writer=plant.name)
+            wall += time.perf_counter() - tick
+            steps += 1
+            self.stats.plant_steps[plant.name] = steps
+            self.stats.plant_wall_s[plant.name] = wall
+            self._log_rejections()
+
+    def _controller_process(self, controller: Controller, t_end: float):
+        env = self.env
+        name = controller.name
+        inputs = self._inputs[name]
+        outputs = self._outputs[name]
+        scans = 0
+        wall = 0.0
+        while env.now <= t_end + 1e-9 and name not in self._failed:
+            now = env.now
+            tick = time.perf_counter()
+            try:
+                result = controller.scan(now, self.image.read_many(inputs, now))
+            except Exception as err:  # a controller bug must not stop the city
+                self.stats.controller_errors[name] = self.stats.controller_errors.get(name, 0) + 1
+                self.fail_controller(name, f"{type(err).__name__}: {err}")
+                return
+            for point, value in result.items():
+                if point not in outputs:
+                    self.fail_controller(name, f"wrote undeclared output point {point!r}")
+                    return
+                sample = self.image.write(point, value, now, writer=name)
+                owner = self._actuator_owner.get(point)
+                if owner is not None and sample.quality is Quality.GOOD:
+                    self._pending[owner.name][point] = sample.value
+            wall += time.perf_counter() - tick
+            scans += 1
+            self.stats.controller_scans[name] = scans
+            self.stats.controller_wall_s[name] = wall
+            self._log_rejections()
+            yield env.timeout(controller.scan_period_s)
+
+    def _action_process(self, action: ScheduledAction):
+        yield _PriorityTimeout(self.env, max(0.0, action.at_s - self.env.now), URGENT)
+        self.log.emit(self.env.now, action.kind, **dict(action.details))
+        action.action(self)
+
+    def _recorder_process(self, recorder: Recorder, t_end: float):
+        while self.env.now <= t_end + 1e-9:
+            recorder.snapshot(self.env.now, self.image.latest())
+            yield _PriorityTimeout(self.env, recorder.period_s, _LATE)
+
+    def _log_rejections(self) -> None:
+        rejections = self.image.rejections
+        while self._rejections_logged < len(rejections):
+            r = rejections[self._rejections_logged]
+            self.log.emit(r.time, "value_rejected", point=r.point, writer=r.writer, reason=r.reason)
+            self._rejections_logged += 1
+
+    # -- running -----------------------------------------------------------
+    def run(
+        self,
+        duration_s: float,
+        progress: Callable[[float], None] | None = None,
+        progress_every_s: float = 60.0,
+    ) -> KernelStats:
+        """Run from ``t0`` for ``duration_s`` seconds; plants are started and always closed."""
+        if not (duration_s > 0 and math.isfinite(duration_s)):
+            raise ValueError(f"duration must be a positive number of seconds, got {duration_s}")
+        t_end = self.t0 + duration_s
+        wall_start = time.perf_counter()
+        try:
+            for plant in self._plants:
+                plant.start(self.t0)
+                self.image.publish(plant.sensors(), self.t0, writer=plant.name)
+            for plant in self._plants:
+                self.env.process(self._plant_process(plant, t_end))
+            for action in sorted(self._actions, key=lambda a: a.at_s):
+                if action.at_s <= t_end:
+                    self.env.process(self._action_process(action))
+            for controller in self._controllers:
+                self.env.process(self._controller_process(controller, t_end))
+            if self.recorder is not None:
+                self.env.process(self._recorder_process(self.recorder, t_end))
+            if progress is not None:
+                self.env.process(self._progress_process(progress, progress_every_s, t_end))
+            self.env.run(until=t_end + 1e-6)
+        finally:
+            for plant in self._plants:
+                plant.close()
+            if self.recorder is not None:
+                self.recorder.close()
+            self.stats.wall_s = time.perf_counter() - wall_start
+        return self.stats
+
+    def _progress_process(self, progress: Callable[[float], None], every: float, t_end: float):
+        while self.env.now < t_end:
+            yield self.env.timeout(min(every, t_end - self.env.now))
+            progress(self.env.now)
+
+    def read(self, name: str) -> Sample:
+        """The current sample of a point (aged to now)."""
+        return self.image.read(name, self.env.now)

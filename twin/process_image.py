@@ -1,0 +1,152 @@
+"""The process image: the latest sample of every declared point, with quality propagation.
+
+Plants publish sensor samples into it; controllers read their inputs from it
+and write their outputs into it; the kernel hands actuator values to plants.
+Quality propagates three ways:
+
+- a value that does not fit its point (wrong type, NaN, out of range) is
+  stored as a BAD sample with no value, and the error is kept for the log;
+- a sample read later than its point's ``stale_after_s`` reads as UNCERTAIN,
+  later than ``bad_after_s`` as BAD (age from its source timestamp);
+- a forced fault (a scenario event "sensor fails") makes reads BAD until cleared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from controllers.io import PointSpec, PointValueError, Quality, Sample, bad_sample
+
+__all__ = ["PointConflictError", "ProcessImage", "Rejection"]
+
+
+class PointConflictError(ValueError):
+    """Two declarations of one point disagree (direction, unit or type)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A value the image refused: when (s), which point, who wrote it, and why."""
+
+    time: float
+    point: str
+    writer: str
+    reason: str
+
+
+class ProcessImage:
+    """Latest samples by point name, in declaration order (deterministic)."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, PointSpec] = {}
+        self._samples: dict[str, Sample] = {}
+        self._declared_by: dict[str, list[str]] = {}
+        self._forced: dict[str, Quality] = {}
+        self.rejections: list[Rejection] = []
+
+    # -- declaration -------------------------------------------------------
+    def declare(self, spec: PointSpec, owner: str) -> None:
+        """Register ``spec`` for ``owner`` (a plant or controller name).
+
+        A point may be declared by several owners (the plant that publishes a
+        sensor and the controllers that read it); the first declaration fixes
+        the spec and later ones must agree on direction, unit and type.
+        """
+        first = self._specs.get(spec.name)
+        if first is None:
+            self._specs[spec.name] = spec
+            self._declared_by[spec.name] = [owner]
+            return
+        for field in ("direction", "unit", "value_type"):
+            if getattr(first, field) != getattr(spec, field):
+                raise PointConflictError(
+                    f"point {spec.name}: {owner} declares {field}={getattr(spec, field)!r} but "
+                    f"{self._declared_by[spec.name][0]} declared {getattr(first, field)!r}; "
+                    "make both declarations agree"
+                )
+        self._declared_by[spec.name].append(owner)
+
+    def spec(self, name: str) -> PointSpec:
+        """The spec of a declared point (KeyError with a hint otherwise)."""
+        try:
+            return self._specs[name]
+        except KeyError:
+            raise KeyError(f"point {name!r} is not declared by any plant or controller") from None
+
+    def names(self) -> list[str]:
+        """Declared point names in declaration order."""
+        return list(self._specs)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs
+
+    # -- writing -----------------------------------------------------------
+    def write(
+        self,
+        name: str,
+        value: Any,
+        now: float,
+        *,
+        writer: str,
+        quality: Quality = Quality.GOOD,
+        source_time: float | None = None,
+    ) -> Sample:
+        """Store one value (checked against its spec) and return the stored sample."""
+        spec = self.spec(name)
+        stamp = now if source_time is None else source_time
+        if value is None:
+            sample = Sample(None, Quality.BAD, stamp)
+        else:
+            try:
+                sample = Sample(spec.check(value), quality, stamp)
+            except PointValueError as err:
+                self.rejections.append(Rejection(now, name, writer, str(err)))
+                sample = Sample(None, Quality.BAD, stamp)
+        self._samples[name] = sample
+        return sample
+
+    def publish(self, samples: Mapping[str, Sample], now: float, *, writer: str) -> None:
+        """Store samples from a plant (each value checked; quality kept)."""
+        for name, sample in samples.items():
+            self.write(
+                name,
+                sample.value,
+                now,
+                writer=writer,
+                quality=sample.quality,
+                source_time=sample.source_time,
+            )
+
+    # -- faults ------------------------------------------------------------
+    def force_quality(self, name: str, quality: Quality | None) -> None:
+        """Force reads of ``name`` to at least ``quality``; None clears the fault."""
+        self.spec(name)
+        if quality is None:
+            self._forced.pop(name, None)
+        else:
+            self._forced[name] = quality
+
+    # -- reading -----------------------------------------------------------
+    def read(self, name: str, now: float) -> Sample:
+        """The sample of ``name`` as seen at ``now``: quality worsened by age and faults."""
+        sample = self._samples.get(name)
+        spec = self._specs.get(name)
+        if sample is None or spec is None:
+            return bad_sample()
+        quality = spec.quality_at(sample, now)
+        forced = self._forced.get(name)
+        if forced is not None and forced > quality:
+            quality = forced
+        if quality is sample.quality:
+            return sample
+        return Sample(sample.value, quality, sample.source_time)
+
+    def read_many(self, names: Iterable[str], now: float) -> dict[str, Sample]:
+        """``read`` for several points, in the given order."""
+        return {name: self.read(name, now) for name in names}
+
+    def latest(self) -> Mapping[str, Sample]:
+        """The stored samples (no ageing), for the recorder."""
+        return self._samples
