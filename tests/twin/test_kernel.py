@@ -29,8 +29,15 @@ class Tank:
 
     def points(self):
         return [
-            PointSpec("tank/T1/level_m", Direction.INPUT, "m", low=0, high=100, stale_after_s=5,
-                      bad_after_s=10),
+            PointSpec(
+                "tank/T1/level_m",
+                Direction.INPUT,
+                "m",
+                low=0,
+                high=100,
+                stale_after_s=5,
+                bad_after_s=10,
+            ),
             PointSpec("tank/T1/valve_pct", Direction.OUTPUT, "%", low=0, high=100),
         ]
 
@@ -161,8 +168,11 @@ def test_failing_controller_is_stopped_and_run_continues(tmp_path):
     assert stats.controller_errors["ctl/T1"] == 1
     assert "controller_failed" in (tmp_path / "events.jsonl").read_text()
     table = pq.read_table(tmp_path / "points.parquet").to_pydict()
-    valve = [(t, q) for t, p, q in zip(table["time_s"], table["point"], table["quality"],
-                                        strict=True) if p == "tank/T1/valve_pct"]
+    valve = [
+        (t, q)
+        for t, p, q in zip(table["time_s"], table["point"], table["quality"], strict=True)
+        if p == "tank/T1/valve_pct"
+    ]
     assert valve[-1][1] == int(Quality.BAD)
     assert max(table["time_s"]) == 6.0
 

@@ -1,0 +1,422 @@
+"""Scenarios: YAML files validated by a schema whose errors name the file, the key and a fix.
+
+A scenario names its start time (Asia/Ho_Chi_Minh), duration, seed, which
+plant models are on with their data, which controllers run, timed events and
+outputs. A variant names a ``base`` scenario and overrides some of its keys
+(deep merge: mappings merge, everything else replaces). Paths are relative to
+the file that names them.
+
+``load_scenario(path)`` returns a validated :class:`Scenario` or raises
+:class:`ScenarioError`, whose ``lines`` each read
+``FILE: KEY: what is wrong; what would be valid``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+import typing
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+from zoneinfo import ZoneInfo
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+__all__ = [
+    "CITY_TZ",
+    "Scenario",
+    "ScenarioError",
+    "load_scenario",
+    "parse_duration",
+]
+
+CITY_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+_DURATION_RE = re.compile(
+    r"^\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*(?:m|min))?\s*"
+    r"(?:(\d+(?:\.\d+)?)\s*s)?\s*$"
+)
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a number (s), ``"2h30m"``, ``"90min"``, ``"45 s"`` or ``"02:30:00"``.
+
+    Raises ValueError for text it cannot read, and for non-positive or non-finite values.
+    """
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or text like '2h30m'")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"\d{1,3}:\d{2}(:\d{2})?", text):
+            parts = [int(p) for p in text.split(":")] + [0]
+            seconds = parts[0] * 3600 + parts[1] * 60 + parts[2]
+        else:
+            match = _DURATION_RE.match(text)
+            if not text or not match or not any(match.groups()):
+                raise ValueError(
+                    f"cannot read duration {value!r}; write e.g. 9000, '2h30m' or '02:30:00'"
+                )
+            h, m, s = (float(g) if g else 0.0 for g in match.groups())
+            seconds = h * 3600 + m * 60 + s
+    else:
+        raise ValueError(f"a duration is a number of seconds or text like '2h30m', not {value!r}")
+    if not (seconds > 0 and seconds < float("inf")):
+        raise ValueError(f"duration must be positive, got {value!r}")
+    return seconds
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DemandConfig(_Strict):
+    """Weekday mixed-traffic demand, generated from the seed (no hand-written routes)."""
+
+    zones: Path
+    vtypes: Path
+    profile: Path
+    scale: float = Field(1.0, gt=0, le=10, description="multiplier on the daily trip total")
+    daily_trips: float | None = Field(None, gt=0, description="trips per weekday before scale")
+
+
+class TrafficConfig(_Strict):
+    """The SUMO traffic plant."""
+
+    network: Path
+    signals: Path
+    demand: DemandConfig
+    mode: Literal["micro", "meso"] = "micro"
+    backend: Literal["libsumo", "traci"] = "libsumo"
+    gui: bool = False
+    step_s: float = Field(1.0, gt=0, le=5, description="SUMO step length, s")
+    lateral_resolution_m: float | None = Field(
+        0.8, gt=0, le=3.5, description="sublane width, m; null turns the sublane model off"
+    )
+    detector_length_m: float = Field(60.0, gt=5, le=500, description="lane-area detector, m")
+
+
+class WeatherConfig(_Strict):
+    """The shared weather driver: synthetic from the climate normals, or a measured CSV."""
+
+    source: Literal["climate", "csv"] = "climate"
+    csv: Path | None = None
+    step_s: float = Field(300.0, gt=0, le=3600)
+
+
+class PlantsConfig(_Strict):
+    """Which plant models are on, with their data."""
+
+    traffic: TrafficConfig | None = None
+    weather: WeatherConfig | None = None
+
+
+class SignalControllerConfig(_Strict):
+    """Signal controllers at every signalised junction of the network."""
+
+    kind: Literal["fixed_time"] = "fixed_time"
+    scan_period_s: float = Field(1.0, gt=0, le=10)
+    min_green_s: float = Field(7.0, ge=3, le=60)
+    amber_s: float = Field(3.0, ge=2, le=6)
+    all_red_s: float = Field(2.0, ge=0, le=6)
+    saturation_pcu_h_per_lane: float = Field(1800.0, ge=600, le=2500)
+    min_cycle_s: float = Field(40.0, ge=20, le=240)
+    max_cycle_s: float = Field(120.0, ge=30, le=300)
+
+
+class ControllersConfig(_Strict):
+    """Which controllers run."""
+
+    signals: SignalControllerConfig | None = None
+
+
+class _EventBase(_Strict):
+    at: float | str = Field(
+        description="seconds after start, or clock time 'HH:MM' on the start day"
+    )
+
+
+class SensorFaultEvent(_EventBase):
+    """Points matching ``points`` (glob, e.g. ``tls/LeDuan_*/det/*``) read BAD from ``at``."""
+
+    kind: Literal["sensor_fault"]
+    points: str
+
+
+class SensorRestoreEvent(_EventBase):
+    """Clears a sensor fault on points matching ``points``."""
+
+    kind: Literal["sensor_restore"]
+    points: str
+
+
+class ControllerFailEvent(_EventBase):
+    """The named controller stops (a cabinet CPU fault); the cabinet watchdog flashes amber."""
+
+    kind: Literal["controller_fail"]
+    controller: str
+
+
+class RoadEvent(_EventBase):
+    """Close or reopen road edges in the traffic plant (by SUMO edge id)."""
+
+    kind: Literal["close_road", "open_road"]
+    edges: list[str] = Field(min_length=1)
+
+
+Event = Annotated[
+    Union[SensorFaultEvent, SensorRestoreEvent, ControllerFailEvent, RoadEvent],  # noqa: UP007
+    Field(discriminator="kind"),
+]
+
+
+class OutputsConfig(_Strict):
+    """What a run writes besides the manifest, scenario, KPIs and events."""
+
+    record_period_s: float = Field(10.0, gt=0, le=3600)
+    report: bool = True
+
+
+class Scenario(_Strict):
+    """A validated scenario. Times: ``start`` is aware (Asia/Ho_Chi_Minh); durations in s."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    start: datetime
+    duration: float = Field(description="seconds, or text like '2h30m'")
+    seed: int = Field(ge=0, lt=2**63)
+    plants: PlantsConfig
+    controllers: ControllersConfig = ControllersConfig()
+    events: list[Event] = Field(default_factory=list)
+    outputs: OutputsConfig = OutputsConfig()
+
+    @field_validator("start", mode="after")
+    @classmethod
+    def _city_time(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=CITY_TZ) if value.tzinfo is None else value
+
+    @field_validator("duration", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float:
+        return parse_duration(value)
+
+    def event_time_s(self, at: float | str) -> float:
+        """Seconds after start for an event's ``at`` (number of s, or 'HH:MM' on the start day)."""
+        if isinstance(at, int | float):
+            return float(at)
+        clock = time.fromisoformat(at)
+        local_start = self.start.astimezone(CITY_TZ)
+        when = datetime.combine(local_start.date(), clock, tzinfo=CITY_TZ)
+        return (when - local_start) / timedelta(seconds=1)
+
+    def day_offset_s(self) -> float:
+        """Seconds from local midnight to the start (for daily demand profiles)."""
+        local = self.start.astimezone(CITY_TZ)
+        return local.hour * 3600 + local.minute * 60 + local.second
+
+
+class ScenarioError(ValueError):
+    """A scenario is invalid; ``lines`` each name the file, the key and what would be valid."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+# -- loading -------------------------------------------------------------------
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a scenario file, resolving ``base`` and making relative paths absolute."""
+    if not path.is_file():
+        where = f"{chain[-1]}: base: " if chain else ""
+        raise ScenarioError([f"{where}{path}: scenario file not found"])
+    if path in chain:
+        raise ScenarioError([f"{path}: base: scenarios include each other in a loop"])
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f"line {mark.line + 1}: " if mark else ""
+        raise ScenarioError(
+            [f"{path}: {line}not valid YAML ({getattr(err, 'problem', err)})"]
+        ) from None
+    if not isinstance(data, dict):
+        raise ScenarioError([f"{path}: a scenario is a mapping of keys (name, start, ...)"])
+    data = _absolute_paths(data, path.parent)
+    base = data.pop("base", None)
+    if base is not None:
+        if not isinstance(base, str):
+            raise ScenarioError([f"{path}: base: give the path of the base scenario as text"])
+        data = _deep_merge(_read_yaml((path.parent / base).resolve(), (*chain, path)), data)
+    return data
+
+
+_PATH_KEYS = {"network", "signals", "zones", "vtypes", "profile", "csv"}
+
+
+def _absolute_paths(data: Any, folder: Path) -> Any:
+    if isinstance(data, dict):
+        return {
+            k: (
+                str((folder / v).resolve())
+                if k in _PATH_KEYS and isinstance(v, str)
+                else _absolute_paths(v, folder)
+            )
+            for k, v in data.items()
+        }
+    if isinstance(data, list):
+        return [_absolute_paths(v, folder) for v in data]
+    return data
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class that holds the key at ``loc`` (for 'valid keys' hints)."""
+    model: Any = Scenario
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        fields = getattr(model, "model_fields", {})
+        if part not in fields:
+            # a discriminated-union tag (e.g. 'sensor_fault') names the member model
+            members = [m for m in _members(model) if part in _kinds(m)]
+            model = members[0] if members else None
+            continue
+        model = _unwrap(fields[part].annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _members(annotation: Any) -> list[Any]:
+    return [a for a in typing.get_args(annotation) if isinstance(a, type)]
+
+
+def _kinds(model: Any) -> tuple[str, ...]:
+    field = getattr(model, "model_fields", {}).get("kind")
+    return typing.get_args(field.annotation) if field else ()
+
+
+def _unwrap(annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin is list:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin is Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return _unwrap(args[0])
+        return Union[tuple(args)]  # noqa: UP007
+    return annotation
+
+
+_EVENT_KINDS = {kind for m in _members(_unwrap(Event)) for kind in _kinds(m)}
+
+
+def _shown_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``loc`` without discriminator tags pydantic inserts (``events.0.sensor_fault.x``)."""
+    return tuple(
+        p
+        for i, p in enumerate(loc)
+        if not (p in _EVENT_KINDS and i > 0 and isinstance(loc[i - 1], int))
+    )
+
+
+def _describe(path: Path, err: dict[str, Any]) -> str:
+    loc = tuple(err["loc"])
+    key = ".".join(str(p) for p in _shown_loc(loc)) or "(top level)"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        model = _model_at(loc)
+        valid = sorted(model.model_fields) if model else []
+        close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"{path}: {key}: unknown key{hint}; valid keys here: {', '.join(valid)}"
+    if kind == "missing":
+        return f"{path}: {key}: required key is missing"
+    given = err.get("input")
+    shown = repr(given) if not isinstance(given, dict | list) else type(given).__name__
+    msg = err["msg"]
+    if kind == "union_tag_invalid":
+        msg = f"unknown event kind; {err['ctx'].get('expected_tags', '')}"
+    return f"{path}: {key}: {msg} (got {shown})"
+
+
+def _without_typo_echoes(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop 'missing key' errors that a misspelt key next to them already explains."""
+    typos = {
+        (tuple(e["loc"][:-1]), str(e["loc"][-1])) for e in errors if e["type"] == "extra_forbidden"
+    }
+    kept = []
+    for e in errors:
+        parent, name = tuple(e["loc"][:-1]), str(e["loc"][-1])
+        if e["type"] == "missing" and any(
+            p == parent and difflib.get_close_matches(name, [t], n=1) for p, t in typos
+        ):
+            continue
+        kept.append(e)
+    return kept
+
+
+def load_scenario(path: Path | str, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Read, merge and validate a scenario; check every data file it names exists.
+
+    Args:
+        path: the YAML file.
+        overrides: keys to override (deep merge), e.g. ``{"seed": 7}`` from the command line.
+    """
+    path = Path(path).resolve()
+    data = _read_yaml(path)
+    if overrides:
+        data = _deep_merge(data, overrides)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(
+            [_describe(path, e) for e in _without_typo_echoes(err.errors())]
+        ) from None
+    missing = [
+        f"{path}: {key}: data file not found: {value} (paths are relative to the scenario file)"
+        for key, value in _paths(scenario)
+        if not value.exists()
+    ]
+    for i, event in enumerate(scenario.events):
+        try:
+            at = scenario.event_time_s(event.at)
+        except ValueError:
+            missing.append(
+                f"{path}: events.{i}.at: cannot read {event.at!r}; give seconds "
+                "after start or a clock time 'HH:MM'"
+            )
+            continue
+        if not 0 <= at <= scenario.duration:
+            missing.append(
+                f"{path}: events.{i}.at: {event.at!r} is outside the run "
+                f"(0 to {scenario.duration:g} s after the start)"
+            )
+    if missing:
+        raise ScenarioError(missing)
+    return scenario
+
+
+def _paths(model: BaseModel, prefix: str = "") -> list[tuple[str, Path]]:
+    found: list[tuple[str, Path]] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        key = f"{prefix}{name}"
+        if isinstance(value, Path):
+            found.append((key, value))
+        elif isinstance(value, BaseModel):
+            found.extend(_paths(value, key + "."))
+    return found
