@@ -16,6 +16,7 @@ node and edge ids derive from that order, and no set/dict iteration order leaks 
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import unicodedata
@@ -99,7 +100,7 @@ class GraphEdge:
 
     @property
     def length_m(self) -> float:
-        return sum(math.dist(a, b) for a, b in zip(self.shape, self.shape[1:], strict=False))
+        return sum(math.dist(a, b) for a, b in itertools.pairwise(self.shape))
 
 
 @dataclass
@@ -161,7 +162,7 @@ def clip_polyline(coords: Sequence[XY], box: tuple[float, float, float, float]) 
     """Cut a lon/lat polyline to the box (lon_min, lat_min, lon_max, lat_max); runs inside."""
     runs: list[list[XY]] = []
     cur: list[XY] = []
-    for a, b in zip(coords, coords[1:], strict=False):
+    for a, b in itertools.pairwise(coords):
         rng = _clip_segment(a, b, box)
         if rng is None:
             if len(cur) >= 2:
@@ -240,7 +241,7 @@ class _PointIndex:
         self.grid: dict[tuple[int, int], list[int]] = {}
 
     def add(self, p: XY) -> int:
-        cx, cy = int(math.floor(p[0] / self.cell)), int(math.floor(p[1] / self.cell))
+        cx, cy = math.floor(p[0] / self.cell), math.floor(p[1] / self.cell)
         best: tuple[float, int] | None = None
         for gx in (cx - 1, cx, cx + 1):
             for gy in (cy - 1, cy, cy + 1):
@@ -366,7 +367,7 @@ def build_graph(lines: list[RoadLine], *, snap_m: float = 1.0) -> RoadGraph:
             continue
         cuts = [0] + [k for k in range(1, len(seq) - 1) if is_split(li, seq[k])] + [len(seq) - 1]
         pieces: list[list[int]] = []
-        for a, b in zip(cuts, cuts[1:], strict=False):
+        for a, b in itertools.pairwise(cuts):
             piece = seq[a : b + 1]
             if piece[0] == piece[-1]:  # closed loop: cut in the middle
                 if len(piece) < 4:
@@ -376,7 +377,8 @@ def build_graph(lines: list[RoadLine], *, snap_m: float = 1.0) -> RoadGraph:
             else:
                 pieces.append(piece)
         for si, piece in enumerate(pieces):
-            raw_edges.append((f"e{lines[li].source[1:]}_{si}", piece[0], piece[-1], lines[li], piece))
+            eid = f"e{lines[li].source[1:]}_{si}"
+            raw_edges.append((eid, piece[0], piece[-1], lines[li], piece))
 
     kept, dropped_len = _largest_component(raw_edges, index.xy)
     node_ids: dict[int, str] = {}
@@ -428,7 +430,7 @@ def _largest_component(
     length: dict[int, float] = {}
     lens = []
     for _, u, _, _, piece in edges:
-        seg = sum(math.dist(xy[a], xy[b]) for a, b in zip(piece, piece[1:], strict=False))
+        seg = sum(math.dist(xy[a], xy[b]) for a, b in itertools.pairwise(piece))
         lens.append(seg)
         root = find(u)
         length[root] = length.get(root, 0.0) + seg
@@ -438,7 +440,9 @@ def _largest_component(
     return kept, dropped
 
 
-def nearest_node(graph: RoadGraph, p: XY, candidates: Iterable[str] | None = None) -> tuple[str, float]:
+def nearest_node(
+    graph: RoadGraph, p: XY, candidates: Iterable[str] | None = None
+) -> tuple[str, float]:
     """Nearest node id to ``p`` (metres, EPSG:32648) and its distance in metres."""
     ids = list(candidates) if candidates is not None else list(graph.nodes)
     if not ids:
