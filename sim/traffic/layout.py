@@ -1,0 +1,102 @@
+"""Signal layout read from a SUMO network: phases, links and lanes of each traffic light.
+
+The twin derives everything a signal controller needs from the network's own
+traffic-light logic and connections, so any SUMO network works, not only
+Đông Hà's. Read with sumolib (no running simulation needed).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["SignalLayout", "point_segment", "read_signal_layouts"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.#:\-]")
+
+
+def point_segment(sumo_id: str) -> str:
+    """A SUMO id made safe as one segment of a point name (other characters become '_')."""
+    return _UNSAFE.sub("_", sumo_id)
+
+
+@dataclass(frozen=True)
+class SignalLayout:
+    """One traffic light as the network defines it.
+
+    Attributes:
+        tls_id: SUMO traffic-light id.
+        phase_states: state strings of the network's reference program, in order.
+        phase_durations_s: their durations (s).
+        link_lanes: incoming lane id of each link index (signal index 0..n-1).
+        link_edges: (from edge id, to edge id) of each link index.
+        lane_lengths_m: length (m) of each controlled incoming lane.
+        lane_speeds_mps: speed limit (m/s) of each controlled incoming lane.
+    """
+
+    tls_id: str
+    phase_states: tuple[str, ...]
+    phase_durations_s: tuple[float, ...]
+    link_lanes: tuple[str, ...]
+    link_edges: tuple[tuple[str, str], ...]
+    lane_lengths_m: dict[str, float]
+    lane_speeds_mps: dict[str, float]
+
+    @property
+    def n_links(self) -> int:
+        """Number of signal indices."""
+        return len(self.link_lanes)
+
+    @property
+    def lanes(self) -> list[str]:
+        """Controlled incoming lanes, in link-index order, without repeats."""
+        return list(dict.fromkeys(self.link_lanes))
+
+
+def read_signal_layouts(
+    net_file: Path, tls_ids: list[str] | None = None
+) -> dict[str, SignalLayout]:
+    """Layouts of the traffic lights in ``net_file`` (all, or those in ``tls_ids``), sorted by id.
+
+    Raises ValueError naming the file when a requested id is not a traffic light of the net.
+    """
+    import sumolib  # heavy: imported on use
+
+    net = sumolib.net.readNet(str(net_file), withPrograms=True, withInternal=False)
+    found = {tls.getID(): tls for tls in net.getTrafficLights()}
+    wanted = sorted(found) if tls_ids is None else list(tls_ids)
+    missing = [t for t in wanted if t not in found]
+    if missing:
+        raise ValueError(
+            f"{net_file}: no traffic light with id {', '.join(missing)}; "
+            f"the network has {len(found)} (e.g. {', '.join(sorted(found)[:5])})"
+        )
+    layouts: dict[str, SignalLayout] = {}
+    for tls_id in sorted(wanted):
+        tls = found[tls_id]
+        links: dict[int, tuple[str, str, str]] = {}
+        lengths: dict[str, float] = {}
+        speeds: dict[str, float] = {}
+        for in_lane, out_lane, index in tls.getConnections():
+            links[index] = (in_lane.getID(), in_lane.getEdge().getID(), out_lane.getEdge().getID())
+            lengths[in_lane.getID()] = float(in_lane.getLength())
+            speeds[in_lane.getID()] = float(in_lane.getSpeed())
+        n = max(links) + 1 if links else 0
+        if sorted(links) != list(range(n)):
+            raise ValueError(f"{net_file}: traffic light {tls_id} has gaps in its link indices")
+        programs = tls.getPrograms()
+        if not programs:
+            raise ValueError(f"{net_file}: traffic light {tls_id} has no program")
+        program = programs[sorted(programs)[0]]
+        phases = program.getPhases()
+        layouts[tls_id] = SignalLayout(
+            tls_id=tls_id,
+            phase_states=tuple(p.state for p in phases),
+            phase_durations_s=tuple(float(p.duration) for p in phases),
+            link_lanes=tuple(links[i][0] for i in range(n)),
+            link_edges=tuple((links[i][1], links[i][2]) for i in range(n)),
+            lane_lengths_m=lengths,
+            lane_speeds_mps=speeds,
+        )
+    return layouts

@@ -1,0 +1,417 @@
+"""The SUMO traffic plant: libsumo (or TraCI) behind the plant-model protocol.
+
+Sensor points (INPUT), for every controlled incoming lane ``L`` of every
+traffic light ``J`` (ids made point-safe by :func:`point_segment`):
+
+- ``tls/J/det/L/queue_m``       jam length on the lane-area detector (m)
+- ``tls/J/det/L/occupancy_pct`` lane-area detector occupancy (%)
+- ``tls/J/det/L/vehicles``      vehicles on the lane-area detector (veh)
+- ``tls/J/det/L/speed_mps``     their mean speed (m/s); the lane's limit when empty
+- ``tls/J/det/L/count``         vehicles that crossed the stop-line loop since start (veh)
+
+and per traffic light ``tls/J/state_actual`` (the state SUMO shows, read
+back for the conflict monitor) and ``tls/J/flashing`` (the cabinet watchdog
+has put the junction on flashing amber). City-wide: ``traffic/city/running``,
+``traffic/city/arrived``, ``traffic/city/teleports``.
+
+Actuator points (OUTPUT): ``tls/J/state``, one SUMO state character per
+link. The controller owns the signal state: SUMO's own programs never run
+under it. Like a real cabinet, the plant keeps the last state it was given
+and, if no valid command arrives for ``watchdog_s``, flashes amber ('o').
+
+In micro mode the detectors are SUMO induction loops (E1, 3 m before the stop
+line) and lane-area detectors (E2, the last ``detector_length_m`` of the
+lane). SUMO's mesoscopic model has no lane-area detectors, so in meso mode
+the same points come from lane variables (queue = halting vehicles × 7.5 m),
+which is coarser; say so when comparing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import quoteattr
+
+from controllers.io import Direction, PointSpec, Quality, Sample, ValueType
+from sim.traffic.layout import SignalLayout, point_segment
+
+__all__ = ["SIGNAL_CHARS", "TrafficPlant", "TrafficPlantConfig"]
+
+SIGNAL_CHARS = "rRyYgGsuoO"
+_JAM_SPACING_M = 7.5  # meso queue estimate: metres of queue per halting vehicle
+
+
+@dataclass
+class TrafficPlantConfig:
+    """How to run SUMO.
+
+    Attributes:
+        net_file: the SUMO network.
+        route_files: demand (routes or trips).
+        additional_files: vehicle types and other additionals.
+        run_dir: folder for SUMO's outputs (tripinfo, summary, edge data, log).
+        duration_s: run length (s); SUMO time 0 is the scenario start.
+        step_s: SUMO step length (s).
+        seed: SUMO's random seed.
+        mode: 'micro' or 'meso'.
+        lateral_resolution_m: sublane width (m); None = no sublane model.
+        backend: 'libsumo' (fast, one per process) or 'traci' (GUI or remote SUMO).
+        gui: run sumo-gui (needs backend 'traci' and a display).
+        detector_length_m: lane-area detector length (m), clipped to the lane.
+        watchdog_s: seconds without a valid command before a junction flashes.
+        time_to_teleport_s: SUMO's grid-lock resolution (s); <= 0 disables teleports.
+    """
+
+    net_file: Path
+    route_files: Sequence[Path]
+    run_dir: Path
+    duration_s: float
+    additional_files: Sequence[Path] = ()
+    step_s: float = 1.0
+    seed: int = 42
+    mode: str = "micro"
+    lateral_resolution_m: float | None = 0.8
+    backend: str = "libsumo"
+    gui: bool = False
+    detector_length_m: float = 60.0
+    watchdog_s: float = 5.0
+    time_to_teleport_s: float = 300.0
+    extra_args: Sequence[str] = field(default_factory=tuple)
+
+
+class TrafficPlant:
+    """SUMO behind the plant protocol (see module docstring for its points)."""
+
+    name = "traffic"
+
+    def __init__(self, config: TrafficPlantConfig, layouts: Mapping[str, SignalLayout]) -> None:
+        if config.mode not in ("micro", "meso"):
+            raise ValueError(f"traffic mode must be 'micro' or 'meso', not {config.mode!r}")
+        if config.backend not in ("libsumo", "traci"):
+            raise ValueError(f"backend must be 'libsumo' or 'traci', not {config.backend!r}")
+        if config.gui and config.backend != "traci":
+            raise ValueError("the SUMO GUI needs backend 'traci' (libsumo has no GUI)")
+        self.config = config
+        self.step_s = float(config.step_s)
+        self.layouts = dict(sorted(layouts.items()))
+        self._api: Any = None
+        self._t = 0.0
+        self._samples: dict[str, Sample] = {}
+        self._last_cmd_t: dict[str, float] = {}
+        self._shown: dict[str, str] = {}
+        self._flashing: dict[str, bool] = dict.fromkeys(self.layouts, False)
+        self._counts: dict[str, int] = {}
+        self._on_loop: dict[str, set[str]] = {}
+        self._arrived = 0
+        self._teleports = 0
+        self.max_queue_m: dict[str, float] = dict.fromkeys(self.layouts, 0.0)
+        self._lane_of: dict[str, tuple[str, str]] = {}  # detector lane -> (tls, point prefix)
+        for tls_id, layout in self.layouts.items():
+            for lane in layout.lanes:
+                prefix = f"tls/{point_segment(tls_id)}/det/{point_segment(lane)}"
+                self._lane_of.setdefault(lane, (tls_id, prefix))
+
+    # -- points ------------------------------------------------------------
+    def points(self) -> list[PointSpec]:
+        """Sensor and actuator points (see module docstring)."""
+        step = self.step_s
+        age = {"stale_after_s": 3 * step, "bad_after_s": 10 * step}
+        specs: list[PointSpec] = []
+        for tls_id in self.layouts:
+            seg = point_segment(tls_id)
+            specs += [
+                PointSpec(
+                    f"tls/{seg}/state",
+                    Direction.OUTPUT,
+                    "",
+                    ValueType.STR,
+                    choices=SIGNAL_CHARS,
+                    description="signal state, one char per link",
+                ),
+                PointSpec(
+                    f"tls/{seg}/state_actual",
+                    Direction.INPUT,
+                    "",
+                    ValueType.STR,
+                    choices=SIGNAL_CHARS,
+                    description="state shown in SUMO",
+                    **age,
+                ),
+                PointSpec(
+                    f"tls/{seg}/flashing",
+                    Direction.INPUT,
+                    "",
+                    ValueType.BOOL,
+                    description="cabinet watchdog flashing amber",
+                    **age,
+                ),
+            ]
+        for lane, (tls_id, prefix) in self._lane_of.items():
+            length = self.layouts[tls_id].lane_lengths_m[lane]
+            specs += [
+                PointSpec(
+                    f"{prefix}/queue_m", Direction.INPUT, "m", low=0, high=max(length, 1e4), **age
+                ),
+                PointSpec(f"{prefix}/occupancy_pct", Direction.INPUT, "%", low=0, high=100, **age),
+                PointSpec(f"{prefix}/vehicles", Direction.INPUT, "1", ValueType.INT, low=0, **age),
+                PointSpec(f"{prefix}/speed_mps", Direction.INPUT, "m/s", low=0, high=70, **age),
+                PointSpec(f"{prefix}/count", Direction.INPUT, "1", ValueType.INT, low=0, **age),
+            ]
+        specs += [
+            PointSpec("traffic/city/running", Direction.INPUT, "1", ValueType.INT, low=0, **age),
+            PointSpec("traffic/city/arrived", Direction.INPUT, "1", ValueType.INT, low=0, **age),
+            PointSpec("traffic/city/teleports", Direction.INPUT, "1", ValueType.INT, low=0, **age),
+        ]
+        return specs
+
+    # -- lifecycle ---------------------------------------------------------
+    def sumo_command(self) -> list[str]:
+        """The SUMO command line this plant runs (also written to the run folder)."""
+        c = self.config
+        run = c.run_dir
+        binary = "sumo-gui" if c.gui else "sumo"
+        found = shutil.which(binary) or _sumo_binary(binary)
+        additionals = [
+            *map(str, c.additional_files),
+            str(run / "detectors.add.xml"),
+            str(run / "edgedata.add.xml"),
+        ]
+        cmd = [
+            found,
+            "-n",
+            str(c.net_file),
+            "-r",
+            ",".join(map(str, c.route_files)),
+            "--additional-files",
+            ",".join(additionals),
+            "--begin",
+            "0",
+            "--end",
+            f"{c.duration_s:g}",
+            "--step-length",
+            f"{c.step_s:g}",
+            "--seed",
+            str(c.seed),
+            "--time-to-teleport",
+            f"{c.time_to_teleport_s:g}" if c.time_to_teleport_s > 0 else "-1",
+            "--tripinfo-output",
+            str(run / "tripinfo.xml"),
+            "--tripinfo-output.write-unfinished",
+            "true",
+            "--summary-output",
+            str(run / "summary.xml"),
+            "--log",
+            str(run / "sumo.log"),
+            "--no-step-log",
+            "true",
+            "--duration-log.disable",
+            "true",
+            "--collision.action",
+            "warn",
+        ]
+        if c.mode == "meso":
+            cmd += ["--mesosim", "true", "--meso-junction-control", "true"]
+        elif c.lateral_resolution_m is not None:
+            cmd += ["--lateral-resolution", f"{c.lateral_resolution_m:g}"]
+        return [*cmd, *c.extra_args]
+
+    def start(self, t0: float) -> None:
+        """Write detector files and start SUMO at time 0 (``t0`` must be 0)."""
+        if t0 != 0:
+            raise ValueError("the traffic plant runs on SUMO time: start the kernel at t0 = 0")
+        self.config.run_dir.mkdir(parents=True, exist_ok=True)
+        self._write_detectors()
+        self._write_edgedata()
+        cmd = self.sumo_command()
+        (self.config.run_dir / "sumo_command.txt").write_text(" ".join(cmd) + "\n")
+        if self.config.backend == "libsumo":
+            import libsumo as api
+        else:
+            import traci as api
+        self._api = api
+        api.start(cmd)
+        self._subscribe()
+        self._t = 0.0
+        self._read_sensors()
+
+    def close(self) -> None:
+        """Close SUMO (writes its output files); safe to call twice."""
+        if self._api is not None:
+            api, self._api = self._api, None
+            # SUMO may already be gone after its own error: then there is nothing to close
+            with contextlib.suppress(Exception):
+                api.close()
+
+    # -- exchange ----------------------------------------------------------
+    def actuate(self, values: Mapping[str, Any]) -> None:
+        """Apply signal states; a state of the wrong length is ignored (the watchdog decides)."""
+        api = self._api
+        for tls_id, layout in self.layouts.items():
+            state = values.get(f"tls/{point_segment(tls_id)}/state")
+            if state is None:
+                continue
+            if len(state) != layout.n_links:
+                continue  # a malformed command is not a command: the watchdog decides
+            self._last_cmd_t[tls_id] = self._t
+            if self._flashing[tls_id]:
+                self._flashing[tls_id] = False
+            if self._shown.get(tls_id) != state:
+                api.trafficlight.setRedYellowGreenState(tls_id, state)
+                self._shown[tls_id] = state
+
+    def advance(self, t: float) -> None:
+        """Step SUMO to time ``t`` (s)."""
+        api = self._api
+        self._watchdog()
+        api.simulationStep(t)
+        self._t = t
+        self._arrived += api.simulation.getArrivedNumber()
+        self._teleports += api.simulation.getStartingTeleportNumber()
+        self._read_sensors()
+
+    def sensors(self) -> Mapping[str, Sample]:
+        """Sensor samples as of the last step."""
+        return self._samples
+
+    # -- internals ---------------------------------------------------------
+    def _watchdog(self) -> None:
+        for tls_id, layout in self.layouts.items():
+            last = self._last_cmd_t.get(tls_id)
+            if last is None or self._flashing[tls_id]:
+                continue
+            if self._t - last >= self.config.watchdog_s:
+                state = "o" * layout.n_links
+                self._api.trafficlight.setRedYellowGreenState(tls_id, state)
+                self._shown[tls_id] = state
+                self._flashing[tls_id] = True
+
+    def _subscribe(self) -> None:
+        api = self._api
+        tc = api.constants
+        self._e2_vars = [
+            tc.JAM_LENGTH_METERS,
+            tc.LAST_STEP_OCCUPANCY,
+            tc.LAST_STEP_VEHICLE_NUMBER,
+            tc.LAST_STEP_MEAN_SPEED,
+        ]
+        for tls_id in self.layouts:
+            api.trafficlight.subscribe(tls_id, [tc.TL_RED_YELLOW_GREEN_STATE])
+        for lane in self._lane_of:
+            det = _det_id(lane)
+            if self.config.mode == "micro":
+                api.lanearea.subscribe("e2_" + det, self._e2_vars)
+                api.inductionloop.subscribe("e1_" + det, [tc.LAST_STEP_VEHICLE_ID_LIST])
+            else:
+                api.lane.subscribe(
+                    lane,
+                    [
+                        tc.LAST_STEP_VEHICLE_HALTING_NUMBER,
+                        tc.LAST_STEP_OCCUPANCY,
+                        tc.LAST_STEP_VEHICLE_NUMBER,
+                        tc.LAST_STEP_MEAN_SPEED,
+                    ],
+                )
+
+    def _read_sensors(self) -> None:
+        api = self._api
+        tc = api.constants
+        t = self._t
+        out: dict[str, Sample] = {}
+        tls_res = api.trafficlight.getAllSubscriptionResults()
+        for tls_id in self.layouts:
+            seg = point_segment(tls_id)
+            state = tls_res.get(tls_id, {}).get(tc.TL_RED_YELLOW_GREEN_STATE, "")
+            out[f"tls/{seg}/state_actual"] = Sample(state, Quality.GOOD, t)
+            out[f"tls/{seg}/flashing"] = Sample(self._flashing[tls_id], Quality.GOOD, t)
+        if self.config.mode == "micro":
+            e2 = api.lanearea.getAllSubscriptionResults()
+            e1 = api.inductionloop.getAllSubscriptionResults()
+        else:
+            lanes = api.lane.getAllSubscriptionResults()
+        for lane, (tls_id, prefix) in self._lane_of.items():
+            det = _det_id(lane)
+            if self.config.mode == "micro":
+                r = e2.get("e2_" + det, {})
+                queue = float(r.get(tc.JAM_LENGTH_METERS, 0.0))
+                occupancy = float(r.get(tc.LAST_STEP_OCCUPANCY, 0.0))
+                vehicles = int(r.get(tc.LAST_STEP_VEHICLE_NUMBER, 0))
+                speed = float(r.get(tc.LAST_STEP_MEAN_SPEED, -1.0))
+                on_loop = set(e1.get("e1_" + det, {}).get(tc.LAST_STEP_VEHICLE_ID_LIST, ()))
+                passed = len(on_loop - self._on_loop.get(lane, set()))
+                self._on_loop[lane] = on_loop
+            else:
+                r = lanes.get(lane, {})
+                halting = int(r.get(tc.LAST_STEP_VEHICLE_HALTING_NUMBER, 0))
+                queue = halting * _JAM_SPACING_M
+                occupancy = float(r.get(tc.LAST_STEP_OCCUPANCY, 0.0))
+                vehicles = int(r.get(tc.LAST_STEP_VEHICLE_NUMBER, 0))
+                speed = float(r.get(tc.LAST_STEP_MEAN_SPEED, -1.0))
+                passed = 0  # meso has no stop-line loops; counts stay at 0
+            if speed < 0 or not math.isfinite(speed):
+                speed = self.layouts[tls_id].lane_speeds_mps[lane]
+            count = self._counts.get(lane, 0) + passed
+            self._counts[lane] = count
+            if queue > self.max_queue_m[tls_id]:
+                self.max_queue_m[tls_id] = queue
+            out[f"{prefix}/queue_m"] = Sample(queue, Quality.GOOD, t)
+            out[f"{prefix}/occupancy_pct"] = Sample(
+                min(100.0, max(0.0, occupancy)), Quality.GOOD, t
+            )
+            out[f"{prefix}/vehicles"] = Sample(vehicles, Quality.GOOD, t)
+            out[f"{prefix}/speed_mps"] = Sample(min(speed, 70.0), Quality.GOOD, t)
+            out[f"{prefix}/count"] = Sample(count, Quality.GOOD, t)
+        out["traffic/city/running"] = Sample(api.vehicle.getIDCount(), Quality.GOOD, t)
+        out["traffic/city/arrived"] = Sample(self._arrived, Quality.GOOD, t)
+        out["traffic/city/teleports"] = Sample(self._teleports, Quality.GOOD, t)
+        self._samples = out
+
+    def _write_detectors(self) -> None:
+        c = self.config
+        lines = ["<additional>"]
+        for lane, (tls_id, _prefix) in self._lane_of.items():
+            length = self.layouts[tls_id].lane_lengths_m[lane]
+            det = _det_id(lane)
+            e2_len = min(c.detector_length_m, max(length - 0.2, 0.5))
+            lines.append(
+                f"  <laneAreaDetector id={quoteattr('e2_' + det)} lane={quoteattr(lane)} "
+                f'pos="{max(0.0, length - 0.1 - e2_len):.2f}" length="{e2_len:.2f}" '
+                f'period="3600" file="NUL" friendlyPos="true"/>'
+            )
+            lines.append(
+                f"  <inductionLoop id={quoteattr('e1_' + det)} lane={quoteattr(lane)} "
+                f'pos="{max(0.1, length - 3.0):.2f}" period="3600" file="NUL" friendlyPos="true"/>'
+            )
+        lines.append("</additional>")
+        text = "\n".join(lines) + "\n" if c.mode == "micro" else "<additional/>\n"
+        (c.run_dir / "detectors.add.xml").write_text(text, encoding="utf-8")
+
+    def _write_edgedata(self) -> None:
+        out = self.config.run_dir / "edgedata.xml"
+        (self.config.run_dir / "edgedata.add.xml").write_text(
+            f'<additional>\n  <edgeData id="whole_run" file={quoteattr(str(out))} '
+            f'excludeEmpty="true"/>\n</additional>\n',
+            encoding="utf-8",
+        )
+
+
+def _det_id(lane: str) -> str:
+    return lane.replace(" ", "_")
+
+
+def _sumo_binary(name: str) -> str:
+    """Path of a SUMO binary from the eclipse-sumo package, with a hint if it is missing."""
+    try:
+        import sumo
+    except ImportError as err:
+        raise FileNotFoundError(
+            f"{name} not found: install the 'eclipse-sumo' package (pip install eclipse-sumo)"
+        ) from err
+    path = Path(sumo.SUMO_HOME) / "bin" / name
+    if not path.exists():
+        raise FileNotFoundError(f"{name} not found at {path}: reinstall eclipse-sumo")
+    return str(path)

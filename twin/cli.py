@@ -1,0 +1,178 @@
+"""The ``twin`` command line: the composition root (it may import anything; nothing imports it).
+
+Commands:
+    twin run SCENARIO.yaml [--duration D] [--seed N] [--out DIR]
+    twin validate SCENARIO.yaml
+    twin network build [--out DIR]
+
+Exit codes: 0 done, 1 the run failed (the run folder keeps what was recorded),
+2 bad input (scenario, data files, options).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Đông Hà Twin: run, validate and build the city's digital twin.",
+)
+network_app = typer.Typer(no_args_is_help=True, help="Build the Đông Hà SUMO network from OSM.")
+app.add_typer(network_app, name="network")
+
+_err = Console(stderr=True, highlight=False)
+_out = Console(highlight=False)
+_REPO = Path(__file__).resolve().parent.parent
+
+
+def _bad_input(lines: list[str]) -> typer.Exit:
+    for line in lines:
+        _err.print(f"[red]error:[/red] {line}", markup=True, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+def _load(scenario_file: Path, overrides: dict[str, Any]):
+    from twin.scenario import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(scenario_file, overrides)
+    except ScenarioError as err:
+        raise _bad_input(err.lines) from None
+
+
+@app.command()
+def validate(scenario_file: Annotated[Path, typer.Argument(help="scenario YAML")]) -> None:
+    """Check a scenario and its data files without running it."""
+    scenario = _load(scenario_file, {})
+    _out.print(
+        f"{scenario_file}: valid ({scenario.name}, {scenario.duration:g} s, seed {scenario.seed})"
+    )
+
+
+@app.command()
+def run(
+    scenario_file: Annotated[Path, typer.Argument(help="scenario YAML")],
+    duration: Annotated[str | None, typer.Option(help="override: seconds or e.g. '30m'")] = None,
+    seed: Annotated[int | None, typer.Option(help="override the scenario's seed")] = None,
+    out: Annotated[Path | None, typer.Option(help="run folder (default runs/NAME-TIME)")] = None,
+    report: Annotated[bool, typer.Option(help="draw report.png")] = True,
+) -> None:
+    """Run a scenario; write the run folder and print the KPI table."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from twin.run import run_scenario
+
+    overrides: dict[str, Any] = {}
+    if duration is not None:
+        overrides["duration"] = duration
+    if seed is not None:
+        overrides["seed"] = seed
+    scenario = _load(scenario_file, overrides)
+    if out is None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        out = Path("runs") / f"{scenario.name}-{stamp}"
+    if out.exists() and any(out.iterdir()):
+        raise _bad_input([f"--out {out}: folder is not empty; choose a new one or empty it"])
+    _out.print(
+        f"[bold]{scenario.name}[/bold]: {scenario.start:%Y-%m-%d %H:%M} "
+        f"+{scenario.duration / 60:.0f} min, seed {scenario.seed} → {out}"
+    )
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[clock]}"),
+        TimeElapsedColumn(),
+        console=_out,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("simulating", total=scenario.duration, clock="")
+
+        def progress(now: float) -> None:
+            clock = scenario.start.timestamp() + now
+            local = datetime.fromtimestamp(clock, tz=scenario.start.tzinfo)
+            bar.update(task, completed=now, clock=f"{local:%H:%M}")
+
+        try:
+            result = run_scenario(scenario, out, scenario_file=scenario_file, progress=progress)
+        except (FileNotFoundError, FileExistsError, ValueError) as err:
+            raise _bad_input([f"{scenario_file}: {err}"]) from None
+        except Exception as err:
+            _err.print(
+                f"[red]run failed:[/red] {type(err).__name__}: {err}\n"
+                f"recorded data and events are kept in {out}",
+                markup=True,
+            )
+            raise typer.Exit(code=1) from None
+    if report and scenario.outputs.report and scenario.plants.traffic is not None:
+        from viz.report import make_report
+
+        make_report(result.run_dir)
+    _print_kpis(result.kpis)
+    _out.print(f"run folder: {result.run_dir}  ({result.wall_s:.0f} s wall)")
+
+
+def _print_kpis(kpis: dict[str, Any]) -> None:
+    table = Table(title="KPIs", show_lines=False)
+    for column in ("class", "completed", "mean delay (s)", "mean travel time (s)", "mean stops"):
+        table.add_column(column, justify="right" if column != "class" else "left")
+    rows = [("all", kpis), *kpis.get("by_class", {}).items()]
+    for name, k in rows:
+        if "vehicles_completed" not in k:
+            continue
+        table.add_row(
+            name,
+            str(k["vehicles_completed"]),
+            f"{k['mean_delay_s']:.1f}",
+            f"{k['mean_travel_time_s']:.1f}",
+            f"{k['mean_stops']:.2f}",
+        )
+    _out.print(table)
+    queues = kpis.get("max_queue_m", {})
+    if queues:
+        worst = sorted(queues.items(), key=lambda kv: -kv[1])[:5]
+        _out.print("longest queues (m): " + ", ".join(f"{k} {v:.0f}" for k, v in worst))
+    summary = {
+        k: kpis[k]
+        for k in (
+            "vehicles_unfinished",
+            "teleports",
+            "interlock_violations",
+            "controller_errors",
+            "rejected_values",
+        )
+        if k in kpis
+    }
+    _out.print(json.dumps(summary))
+
+
+@network_app.command("build")
+def network_build(
+    out: Annotated[Path, typer.Option(help="output folder")] = _REPO / "scenarios/dongha/net",
+) -> None:
+    """Rebuild the Đông Hà SUMO network from the OSM extract in scenarios/dongha/osm."""
+    from sim.traffic.netbuild import build_network, default_inputs
+
+    try:
+        inputs = default_inputs(_REPO)
+        inputs.pop("out_dir", None)
+        report = build_network(out, **inputs)
+    except (FileNotFoundError, ValueError) as err:
+        raise _bad_input([str(err)]) from None
+    _out.print(
+        json.dumps(
+            {k: v for k, v in report.items() if not isinstance(v, dict | list)}, ensure_ascii=False
+        )
+    )
+    _out.print(f"network written to {out}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,370 @@
+"""One run of a scenario: build plants and controllers, run the kernel, write the run folder.
+
+The run folder holds everything needed to repeat and audit the run:
+
+- ``scenario.yaml`` (the file as given) and ``scenario.json`` (as validated and run),
+- ``manifest.json`` (seed, derived seeds, package versions, git revision, timings),
+- ``points.parquet`` (recorded point series), ``events.jsonl`` (event log),
+- ``kpis.json``, ``signal_plans.json``, SUMO's own outputs and the demand files.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from fnmatch import fnmatch
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from controllers.io import Direction, PointSpec, Quality, Sample, ValueType
+from controllers.signals import (
+    ConflictMonitor,
+    FixedTimeController,
+    IntersectionSpec,
+    SignalPlan,
+    webster_plan,
+)
+from sim.traffic.demand import DemandResult, generate_demand
+from sim.traffic.kpis import trip_kpis, vehicle_classes
+from sim.traffic.layout import SignalLayout, point_segment, read_signal_layouts
+from sim.traffic.plant import TrafficPlant, TrafficPlantConfig
+from sim.weather import WeatherPlant, generate_climate, load_weather_csv
+from twin.eventlog import EventLog
+from twin.kernel import Kernel, ScheduledAction
+from twin.recorder import Recorder
+from twin.rng import RngRegistry
+from twin.scenario import Scenario, SignalControllerConfig
+
+__all__ = ["RunResult", "run_scenario", "signal_ids"]
+
+_PACKAGES = (
+    "dongha-twin",
+    "eclipse-sumo",
+    "libsumo",
+    "numpy",
+    "simpy",
+    "pyarrow",
+    "pydantic",
+    "sumolib",
+    "matplotlib",
+)
+
+
+@dataclass
+class RunResult:
+    """Where a run wrote its outputs, and its KPIs."""
+
+    run_dir: Path
+    kpis: dict[str, Any]
+    wall_s: float
+
+
+class ConflictMonitorTap:
+    """Feeds the state SUMO actually shows into an independent conflict monitor each step.
+
+    It has the controller shape (so the kernel schedules it) but writes no outputs.
+    """
+
+    def __init__(self, spec: IntersectionSpec, period_s: float) -> None:
+        self.monitor = ConflictMonitor(spec)
+        self.name = f"monitor/{spec.tls_id}"
+        self.scan_period_s = period_s
+        self._point = f"tls/{spec.tls_id}/state_actual"
+
+    def points(self) -> list[PointSpec]:
+        return [PointSpec(self._point, Direction.INPUT, "", ValueType.STR)]
+
+    def scan(self, now: float, inputs: dict[str, Sample]) -> dict[str, Any]:
+        sample = inputs[self._point]
+        if sample.quality is Quality.GOOD and sample.value and "o" not in sample.value:
+            self.monitor.check(now, sample.value)
+        return {}
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"violations": self.monitor.violations}
+
+    def restore(self, state: dict[str, Any]) -> None:  # pragma: no cover - nothing to restore
+        return None
+
+
+def signal_ids(signals_yaml: Path) -> list[str]:
+    """Traffic-light ids listed in a signals file (``signals: [{id: ...}, ...]``)."""
+    data = yaml.safe_load(signals_yaml.read_text(encoding="utf-8")) or {}
+    entries = data.get("signals") if isinstance(data, dict) else None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and "id" in e for e in entries):
+        raise ValueError(
+            f"{signals_yaml}: expected 'signals:' with a list of entries that have an 'id'"
+        )
+    return [str(e["id"]) for e in entries]
+
+
+def _peak_hour_flows(
+    demand: DemandResult, duration_s: float
+) -> tuple[dict[tuple[str, str], float], float]:
+    """Edge-pair flows (PCU/h) of the busiest hour in the run, and that hour's start (s)."""
+    if duration_s <= 3600:
+        return demand.edge_pair_flows_pcu_h(0.0, duration_s), 0.0
+    best: tuple[float, float, dict[tuple[str, str], float]] = (-1.0, 0.0, {})
+    start = 0.0
+    while start + 3600 <= duration_s + 1e-9:
+        flows = demand.edge_pair_flows_pcu_h(start, start + 3600)
+        total = sum(flows.values())
+        if total > best[0]:
+            best = (total, start, flows)
+        start += 900.0
+    return best[2], best[1]
+
+
+def build_signal_controllers(
+    layouts: dict[str, SignalLayout],
+    flows: dict[tuple[str, str], float],
+    cfg: SignalControllerConfig,
+) -> tuple[list[FixedTimeController], dict[str, IntersectionSpec], dict[str, SignalPlan]]:
+    """Webster fixed-time controllers for every layout, from edge-pair flows (PCU/h)."""
+    controllers, specs, plans = [], {}, {}
+    for tls_id, layout in layouts.items():
+        spec = IntersectionSpec.from_program(
+            tls_id,
+            layout.phase_states,
+            layout.link_lanes,
+            min_green_s=cfg.min_green_s,
+            amber_s=cfg.amber_s,
+            all_red_s=cfg.all_red_s,
+        )
+        link_flows = [flows.get(pair, 0.0) for pair in layout.link_edges]
+        plan = webster_plan(
+            spec,
+            link_flows,
+            saturation_pcu_h_per_lane=cfg.saturation_pcu_h_per_lane,
+            min_cycle_s=cfg.min_cycle_s,
+            max_cycle_s=cfg.max_cycle_s,
+        )
+        controllers.append(FixedTimeController(spec, plan, scan_period_s=cfg.scan_period_s))
+        specs[tls_id], plans[tls_id] = spec, plan
+    return controllers, specs, plans
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def _git_revision(folder: Path) -> dict[str, Any]:
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout
+        return {"revision": rev, "dirty": bool(dirty.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return {"revision": None, "dirty": None}
+
+
+def _schedule_events(kernel: Kernel, scenario: Scenario) -> None:
+    for event in scenario.events:
+        at = scenario.event_time_s(event.at)
+        if event.kind in ("sensor_fault", "sensor_restore"):
+            quality = Quality.BAD if event.kind == "sensor_fault" else None
+            pattern = event.points
+
+            def act(k: Kernel, pattern: str = pattern, quality: Quality | None = quality) -> None:
+                names = [n for n in k.image.names() if fnmatch(n, pattern)]
+                if not names:
+                    k.log.emit(k.env.now, "event_matched_nothing", points=pattern)
+                for name in names:
+                    k.image.force_quality(name, quality)
+
+            kernel.schedule(ScheduledAction(at, event.kind, act, {"points": pattern}))
+        elif event.kind == "controller_fail":
+            target = event.controller
+
+            def fail(k: Kernel, target: str = target) -> None:
+                if target not in {c.name for c in k.controllers}:
+                    k.log.emit(k.env.now, "event_matched_nothing", controller=target)
+                k.fail_controller(target, "scenario event controller_fail")
+
+            kernel.schedule(ScheduledAction(at, event.kind, fail, {"controller": target}))
+
+
+def run_scenario(
+    scenario: Scenario,
+    run_dir: Path,
+    *,
+    scenario_file: Path | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> RunResult:
+    """Run ``scenario`` into ``run_dir`` (created; must be empty or new) and return its KPIs."""
+    wall_start = time.perf_counter()
+    run_dir = run_dir.resolve()
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise FileExistsError(f"{run_dir} is not empty: choose a new --out folder or empty it")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if scenario_file is not None:
+        (run_dir / "scenario.yaml").write_text(
+            scenario_file.read_text(encoding="utf-8"), encoding="utf-8"
+        )
+    (run_dir / "scenario.json").write_text(scenario.model_dump_json(indent=2), encoding="utf-8")
+    rng = RngRegistry(scenario.seed)
+    log = EventLog(run_dir / "events.jsonl")
+    recorder = Recorder(run_dir / "points.parquet", period_s=scenario.outputs.record_period_s)
+    kernel = Kernel(0.0, log=log, recorder=recorder)
+    manifest: dict[str, Any] = {
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "start": scenario.start.isoformat(),
+        "duration_s": scenario.duration,
+        "command": sys.argv,
+        "versions": _versions(),
+        "git": _git_revision(Path(__file__).resolve().parent),
+        "platform": platform.platform(),
+        "derived_seeds": {},
+        "timings_s": {},
+    }
+    traffic = scenario.plants.traffic
+    plant: TrafficPlant | None = None
+    monitors: list[ConflictMonitorTap] = []
+    classes: dict[str, str] = {}
+    plans: dict[str, SignalPlan] = {}
+    if traffic is not None:
+        tick = time.perf_counter()
+        demand_seed = rng.integer_seed("demand")
+        demand = generate_demand(
+            traffic.network,
+            run_dir / "demand",
+            begin_s=0.0,
+            end_s=scenario.duration,
+            day_offset_s=scenario.day_offset_s(),
+            seed=demand_seed,
+            scale=traffic.demand.scale,
+            zones_yaml=traffic.demand.zones,
+            vtypes_csv=traffic.demand.vtypes,
+            profile_csv=traffic.demand.profile,
+            daily_trips=traffic.demand.daily_trips,
+        )
+        manifest["derived_seeds"]["demand"] = demand_seed
+        manifest["demand"] = {
+            "requested": demand.n_requested,
+            "routed": demand.n_routed,
+            "routed_by_class": demand.routed_by_class,
+        }
+        manifest["timings_s"]["demand"] = round(time.perf_counter() - tick, 3)
+        layouts = read_signal_layouts(traffic.network, signal_ids(traffic.signals))
+        sumo_seed = rng.integer_seed("sumo")
+        manifest["derived_seeds"]["sumo"] = sumo_seed
+        plant = TrafficPlant(
+            TrafficPlantConfig(
+                net_file=traffic.network,
+                route_files=[demand.routes_file],
+                additional_files=[demand.vtypes_file],
+                run_dir=run_dir,
+                duration_s=scenario.duration,
+                step_s=traffic.step_s,
+                seed=sumo_seed,
+                mode=traffic.mode,
+                lateral_resolution_m=traffic.lateral_resolution_m,
+                backend=traffic.backend,
+                gui=traffic.gui,
+                detector_length_m=traffic.detector_length_m,
+            ),
+            layouts,
+        )
+        kernel.add_plant(plant)
+        classes = vehicle_classes([demand.vtypes_file])
+        signals_cfg = scenario.controllers.signals
+        if signals_cfg is not None:
+            flows, peak_start = _peak_hour_flows(demand, scenario.duration)
+            controllers, specs, plans = build_signal_controllers(layouts, flows, signals_cfg)
+            for controller in controllers:
+                kernel.add_controller(controller)
+            for spec in specs.values():
+                tap = ConflictMonitorTap(spec, traffic.step_s)
+                kernel.add_controller(tap)
+                monitors.append(tap)
+            (run_dir / "signal_plans.json").write_text(
+                json.dumps(
+                    {
+                        "design_hour_start_s": peak_start,
+                        "plans": {k: p.to_dict() for k, p in plans.items()},
+                    },
+                    indent=2,
+                ),
+                encoding="utf-8",
+            )
+    weather = scenario.plants.weather
+    if weather is not None:
+        if weather.source == "csv":
+            if weather.csv is None:
+                raise ValueError("plants.weather.source is 'csv' but plants.weather.csv is not set")
+            series = load_weather_csv(weather.csv)
+        else:
+            series = generate_climate(
+                scenario.start, scenario.duration + 3600.0, rng=rng.stream("weather")
+            )
+        kernel.add_plant(WeatherPlant(series, step_s=weather.step_s))
+    _schedule_events(kernel, scenario)
+
+    error: BaseException | None = None
+    try:
+        stats = kernel.run(scenario.duration, progress=progress)
+    except BaseException as err:  # keep the recorded data and say what happened
+        error = err
+        stats = kernel.stats
+        log.emit(kernel.env.now, "run_failed", error=f"{type(err).__name__}: {err}")
+    finally:
+        log.close()
+
+    kpis: dict[str, Any] = {}
+    if plant is not None and (run_dir / "tripinfo.xml").exists():
+        kpis.update(trip_kpis(run_dir / "tripinfo.xml", classes))
+        kpis["teleports"] = plant.sensors().get("traffic/city/teleports", Sample(0)).value
+        kpis["max_queue_m"] = {
+            point_segment(k): round(v, 1) for k, v in sorted(plant.max_queue_m.items())
+        }
+        kpis["signalised_junctions"] = len(plant.layouts)
+        kpis["oversaturated_junctions"] = sorted(k for k, p in plans.items() if p.oversaturated)
+    kpis["interlock_violations"] = sum(m.monitor.violations for m in monitors)
+    kpis["controller_errors"] = sum(stats.controller_errors.values())
+    kpis["rejected_values"] = len(kernel.image.rejections)
+    steps = stats.plant_steps.get("traffic", 0)
+    manifest["timings_s"]["run"] = round(stats.wall_s, 3)
+    manifest["timings_s"]["traffic_plant"] = round(stats.plant_wall_s.get("traffic", 0.0), 3)
+    manifest["timings_s"]["controllers"] = round(sum(stats.controller_wall_s.values()), 3)
+    manifest["steps_per_s"] = round(steps / stats.wall_s, 1) if stats.wall_s > 0 else None
+    manifest["rng_streams"] = rng.names()
+    manifest["recorded_rows"] = recorder.rows_written
+    manifest["status"] = "failed" if error else "completed"
+    wall = time.perf_counter() - wall_start
+    manifest["timings_s"]["total"] = round(wall, 3)
+    (run_dir / "kpis.json").write_text(
+        json.dumps(kpis, indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    (run_dir / "manifest.json").write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    if error is not None:
+        raise error
+    return RunResult(run_dir, kpis, wall)
