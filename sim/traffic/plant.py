@@ -22,8 +22,10 @@ and, if no valid command arrives for ``watchdog_s``, flashes amber ('o').
 In micro mode the detectors are SUMO induction loops (E1, 3 m before the stop
 line) and lane-area detectors (E2, the last ``detector_length_m`` of the
 lane). SUMO's mesoscopic model has no lane-area detectors, so in meso mode
-the same points come from lane variables (queue = halting vehicles × 7.5 m),
-which is coarser; say so when comparing.
+the same points come from edge variables shared among the edge's controlled
+lanes: vehicles per lane, mean speed, and a queue estimate (all vehicles × 7.5 m
+when the edge runs below 30 % of its limit, else halting vehicles × 7.5 m); no
+stop-line counts. That is coarser; say so when comparing.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ from sim.traffic.layout import SignalLayout, point_segment
 __all__ = ["SIGNAL_CHARS", "TrafficPlant", "TrafficPlantConfig"]
 
 SIGNAL_CHARS = "rRyYgGsuoO"
-_JAM_SPACING_M = 7.5  # meso queue estimate: metres of queue per halting vehicle
+_JAM_SPACING_M = 7.5  # meso queue estimate: metres of queue per queued vehicle
+_MESO_SLOW_FRACTION = 0.3  # meso: an edge below this share of its limit counts as queued
 
 
 @dataclass
@@ -115,6 +118,10 @@ class TrafficPlant:
             for lane in layout.lanes:
                 prefix = f"tls/{point_segment(tls_id)}/det/{point_segment(lane)}"
                 self._lane_of.setdefault(lane, (tls_id, prefix))
+        self._lanes_per_edge: dict[str, int] = {}
+        for lane in self._lane_of:
+            edge = _edge_of(lane)
+            self._lanes_per_edge[edge] = self._lanes_per_edge.get(edge, 0) + 1
 
     # -- points ------------------------------------------------------------
     def points(self) -> list[PointSpec]:
@@ -306,16 +313,15 @@ class TrafficPlant:
             if self.config.mode == "micro":
                 api.lanearea.subscribe("e2_" + det, self._e2_vars)
                 api.inductionloop.subscribe("e1_" + det, [tc.LAST_STEP_VEHICLE_ID_LIST])
-            else:
-                api.lane.subscribe(
-                    lane,
-                    [
-                        tc.LAST_STEP_VEHICLE_HALTING_NUMBER,
-                        tc.LAST_STEP_OCCUPANCY,
-                        tc.LAST_STEP_VEHICLE_NUMBER,
-                        tc.LAST_STEP_MEAN_SPEED,
-                    ],
-                )
+        if self.config.mode == "meso":
+            edge_vars = [
+                tc.LAST_STEP_VEHICLE_HALTING_NUMBER,
+                tc.LAST_STEP_OCCUPANCY,
+                tc.LAST_STEP_VEHICLE_NUMBER,
+                tc.LAST_STEP_MEAN_SPEED,
+            ]
+            for edge in sorted(self._lanes_per_edge):
+                api.edge.subscribe(edge, edge_vars)
 
     def _read_sensors(self) -> None:
         api = self._api
@@ -332,7 +338,7 @@ class TrafficPlant:
             e2 = api.lanearea.getAllSubscriptionResults()
             e1 = api.inductionloop.getAllSubscriptionResults()
         else:
-            lanes = api.lane.getAllSubscriptionResults()
+            edges = api.edge.getAllSubscriptionResults()
         for lane, (tls_id, prefix) in self._lane_of.items():
             det = _det_id(lane)
             if self.config.mode == "micro":
@@ -345,12 +351,17 @@ class TrafficPlant:
                 passed = len(on_loop - self._on_loop.get(lane, set()))
                 self._on_loop[lane] = on_loop
             else:
-                r = lanes.get(lane, {})
-                halting = int(r.get(tc.LAST_STEP_VEHICLE_HALTING_NUMBER, 0))
-                queue = halting * _JAM_SPACING_M
-                occupancy = float(r.get(tc.LAST_STEP_OCCUPANCY, 0.0))
-                vehicles = int(r.get(tc.LAST_STEP_VEHICLE_NUMBER, 0))
+                edge = _edge_of(lane)
+                r = edges.get(edge, {})
+                n_lanes = self._lanes_per_edge[edge]
+                limit = self.layouts[tls_id].lane_speeds_mps[lane]
+                vehicles = round(int(r.get(tc.LAST_STEP_VEHICLE_NUMBER, 0)) / n_lanes)
                 speed = float(r.get(tc.LAST_STEP_MEAN_SPEED, -1.0))
+                occupancy = float(r.get(tc.LAST_STEP_OCCUPANCY, 0.0))
+                halting = int(r.get(tc.LAST_STEP_VEHICLE_HALTING_NUMBER, 0)) / n_lanes
+                slow = 0 <= speed < _MESO_SLOW_FRACTION * limit
+                queue = (vehicles if slow else halting) * _JAM_SPACING_M
+                queue = min(queue, self.layouts[tls_id].lane_lengths_m[lane])
                 passed = 0  # meso has no stop-line loops; counts stay at 0
             if speed < 0 or not math.isfinite(speed):
                 speed = self.layouts[tls_id].lane_speeds_mps[lane]
@@ -397,6 +408,11 @@ class TrafficPlant:
             f'excludeEmpty="true"/>\n</additional>\n',
             encoding="utf-8",
         )
+
+
+def _edge_of(lane: str) -> str:
+    """The edge id of a SUMO lane id (``edge_index``)."""
+    return lane.rsplit("_", 1)[0]
 
 
 def _det_id(lane: str) -> str:
