@@ -1,0 +1,71 @@
+"""The command line on bad input: one line per problem naming file and key, exit code 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCENARIO = REPO / "scenarios" / "dongha_morning_peak.yaml"
+
+
+def twin(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "twin.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        check=False,
+    )
+
+
+def variant(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "variant.yaml"
+    path.write_text(f"base: {SCENARIO}\n{text}", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "hint"),
+    [
+        ("plants:\n  traffic:\n    mod: meso\n", "plants.traffic.mod", "did you mean 'mode'"),
+        ("seed: many\n", "seed", "valid integer"),
+        ("duration: -30\n", "duration", "positive"),
+        (
+            "plants:\n  traffic:\n    network: nowhere.net.xml\n",
+            "plants.traffic.network",
+            "not found",
+        ),
+    ],
+)
+def test_bad_scenario_gets_one_line_and_exit_2(tmp_path, text, key, hint):
+    path = variant(tmp_path, text)
+    result = twin("run", str(path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert str(path) in lines[0] and key in lines[0] and hint in lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_duration_option_is_a_clear_error(tmp_path):
+    result = twin("run", str(SCENARIO), "--duration", "soon", "--out", str(tmp_path / "o"))
+    assert result.returncode == 2
+    assert "duration" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_scenario_file(tmp_path):
+    result = twin("validate", str(tmp_path / "nope.yaml"))
+    assert result.returncode == 2
+    assert "nope.yaml" in result.stderr and "not found" in result.stderr
+
+
+def test_validate_accepts_the_bundled_scenario():
+    result = twin("validate", str(SCENARIO))
+    assert result.returncode == 0, result.stderr
+    assert "valid" in result.stdout
