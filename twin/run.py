@@ -84,7 +84,7 @@ class ConflictMonitorTap:
 
     def scan(self, now: float, inputs: dict[str, Sample]) -> dict[str, Any]:
         sample = inputs[self._point]
-        if sample.quality is Quality.GOOD and sample.value and "o" not in sample.value:
+        if sample.quality is Quality.GOOD and sample.value:
             self.monitor.check(now, sample.value)
         return {}
 

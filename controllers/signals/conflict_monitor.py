@@ -114,11 +114,8 @@ class ConflictMonitor:
                     )
             elif old == "y" and new == "G":
                 found.append(f"{tag}: link {i} went from amber to green")
-            elif old == "y" and new == "r":
-                if lasted is not None and lasted < spec.amber_s - _EPS:
-                    found.append(
-                        f"{tag}: link {i} amber lasted {lasted:.3f}s < {spec.amber_s}s"
-                    )
+            elif old == "y" and new == "r" and lasted is not None and lasted < spec.amber_s - _EPS:
+                found.append(f"{tag}: link {i} amber lasted {lasted:.3f}s < {spec.amber_s}s")
             if new == "G":
                 for k in spec.conflicts(i):
                     if new_modes[k] != "r" or self._mode[k] is None:

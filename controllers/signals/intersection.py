@@ -189,9 +189,9 @@ class IntersectionSpec:
                     comp[a][b] = True
         green_phases: list[str] = []
         for state in states:
-            if "y" not in state and any(c in GREEN_CHARS for c in state):
-                if state not in green_phases:
-                    green_phases.append(state)
+            is_green = "y" not in state and any(c in GREEN_CHARS for c in state)
+            if is_green and state not in green_phases:
+                green_phases.append(state)
         return cls(
             tls_id=tls_id,
             n_links=n,
