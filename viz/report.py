@@ -72,18 +72,20 @@ def make_report(run_dir: Path) -> Path:
     lines.set_clim(0, 60)
     ax_map.add_collection(lines)
     fig.colorbar(lines, ax=ax_map, shrink=0.6, label="mean speed over the run (km/h)")
-    tls_xy = [
-        net.getNode(n.getID()).getCoord()
-        for tls in net.getTrafficLights()
-        for n in {c[0].getEdge().getToNode() for c in tls.getConnections()}
-    ]
+    tls_xy = sorted(
+        {
+            tuple(c[0].getEdge().getToNode().getCoord())
+            for tls in net.getTrafficLights()
+            for c in tls.getConnections()
+        }
+    )
     if tls_xy:
         ax_map.scatter(
             *zip(*tls_xy, strict=True),
             s=28,
             marker="s",
             c="black",
-            label=f"signalised junctions ({len(net.getTrafficLights())})",
+            label=f"signal nodes ({len(tls_xy)}) of {len(net.getTrafficLights())} traffic lights",
             zorder=3,
         )
         ax_map.legend(loc="lower left")

@@ -242,6 +242,12 @@ class TrafficPlant:
             import traci as api
         self._api = api
         api.start(cmd)
+        # A cabinet powers up flashing amber and leaves flash on its first valid command;
+        # SUMO's own program never shows a light.
+        for tls_id, layout in self.layouts.items():
+            api.trafficlight.setRedYellowGreenState(tls_id, "o" * layout.n_links)
+            self._shown[tls_id] = "o" * layout.n_links
+            self._flashing[tls_id] = True
         self._subscribe()
         self._t = 0.0
         self._read_sensors()
