@@ -8,7 +8,33 @@ polylines share a vertex. This module
 2. snaps vertices closer than ``snap_m`` into one point;
 3. splits every line at points it shares with another line (road–road, rail–rail),
    and at level crossings (rail × road, bridges excluded), giving graph edges;
-4. keeps the largest connected component (by length).
+4. keeps the largest connected component (by length);
+5. decides which edges are one-way (the extract has NO oneway tags).
+
+One-way rule (dual carriageways, right-hand traffic). OSM draws a divided road as
+two parallel lines of the same road, one per carriageway; built two-way each, they
+would give two two-way roads side by side. :func:`detect_carriageways` pairs them:
+
+- same road: the lines share a name or ref ("Lê Duẩn" / "Quốc lộ 1" both ref QL.1),
+  or have the same class and one carries neither;
+- parallel: local headings differ by at most PAIR_MAX_ANGLE_DEG = 20° (either sense);
+- across: PAIR_MIN_GAP_M = 3 m to PAIR_MAX_GAP_M = 40 m apart, the offset within
+  PAIR_MAX_LEAN_DEG = 30° of the normal (the extract is simplified to ~30 m, so real
+  pairs measure 5–25 m between centre lines; below 3 m two lines are not separate
+  carriageways);
+- over most of the edge: at least PAIR_MIN_FRACTION = 60 % of its length (sampled
+  every 5 m), with the partner on one side for ≥ 80 % of that.
+
+Vietnam drives on the right: looking along the direction of travel, the other
+carriageway is on the LEFT. So an edge runs in its digitised direction if its
+partner lies to the left of it, else reversed. Lines with partners on both sides
+(the middle of three) and pieces whose partners would run the same way stay two-way;
+closed lines up to 300 m (roundabouts) run counter-clockwise.
+:func:`extend_along_chains` carries one-way flow through nodes where only two pieces
+of the road meet (the converging ends of a pair); :func:`join_carriageway_ends`
+merges the two loose ends of a pair cut by the clip box into one dead end; and
+:func:`keep_strongly_connected` reverts any one-way edge that would strand traffic
+(U-turns only at dead ends, as netconvert builds them).
 
 Everything is deterministic: features, parts and vertices are visited in file order,
 node and edge ids derive from that order, and no set/dict iteration order leaks out.
@@ -449,3 +475,462 @@ def nearest_node(
         raise ValueError("no candidate nodes")
     best = min(ids, key=lambda n: (math.dist(p, (graph.nodes[n].x, graph.nodes[n].y)), n))
     return best, math.dist(p, (graph.nodes[best].x, graph.nodes[best].y))
+
+
+# ------------------------------------------------------------ dual carriageways
+
+#: A carriageway's partner lies at least / at most this far (m) across from it.
+PAIR_MIN_GAP_M = 3.0
+PAIR_MAX_GAP_M = 40.0
+#: Largest heading difference (deg) between a carriageway and its partner, either sense.
+PAIR_MAX_ANGLE_DEG = 20.0
+#: The partner must lie across: the offset may lean at most this far (deg) off the normal.
+PAIR_MAX_LEAN_DEG = 30.0
+#: Share of an edge's length that must have a partner for the edge to be a carriageway.
+PAIR_MIN_FRACTION = 0.6
+#: Share of the partnered length that must see the partner on the same side.
+PAIR_MIN_SIDE_AGREEMENT = 0.8
+#: Sampling step (m) along each edge.
+PAIR_SAMPLE_M = 5.0
+#: A closed line (first vertex = last) at most this long (m) is a roundabout.
+RING_MAX_M = 300.0
+#: A line with partners on both sides over more than this share is a middle line.
+MIDDLE_SHARE = 0.3
+#: A carriageway whose partners travel its way over more than this share stays two-way.
+CONFLICT_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class Carriageway:
+    """An edge made one-way: ``direction`` +1 = digitised (OSM) order, −1 = reversed.
+
+    ``method`` is "paired" (detected), or "override" (from the reviewed list);
+    ``partners`` are the edge ids seen across; ``paired_fraction`` the share of the
+    edge's length with a partner; ``gap_m`` the median distance to it.
+    """
+
+    edge_id: str
+    direction: int
+    method: str
+    partners: tuple[str, ...] = ()
+    paired_fraction: float = 0.0
+    gap_m: float = 0.0
+
+
+def road_keys(line: RoadLine) -> frozenset[str]:
+    """Identity keys of a road line: its normalised names and refs ("ref:ql.1")."""
+    parts = (line.ref or "").split(";")
+    refs = ("ref:" + "".join(r.split()).casefold() for r in parts if r.strip())
+    return frozenset((*name_keys(line.name), *refs))
+
+
+def same_road(a: RoadLine, b: RoadLine) -> bool:
+    """True if two lines may be carriageways of one road.
+
+    They share a name or ref; or they have the same class and one of them carries
+    neither (an unnamed piece of a named road).
+    """
+    ka, kb = road_keys(a), road_keys(b)
+    if ka & kb:
+        return True
+    return a.road_class == b.road_class and not (ka and kb)
+
+
+def _samples(shape: Sequence[XY], step: float) -> list[tuple[XY, XY, float]]:
+    """Points every ``step`` m along ``shape`` (mid-step): (point, unit heading, weight m)."""
+    seg_lens = [math.dist(a, b) for a, b in itertools.pairwise(shape)]
+    total = sum(seg_lens)
+    if total <= 0:
+        return []
+    n = max(1, round(total / step))
+    w = total / n
+    out: list[tuple[XY, XY, float]] = []
+    si, acc = 0, 0.0
+    for k in range(n):
+        s = (k + 0.5) * w
+        while si < len(seg_lens) - 1 and acc + seg_lens[si] < s:
+            acc += seg_lens[si]
+            si += 1
+        a, b = shape[si], shape[si + 1]
+        ln = seg_lens[si] or 1.0
+        t = min(1.0, max(0.0, (s - acc) / ln))
+        p = (a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
+        out.append((p, ((b[0] - a[0]) / ln, (b[1] - a[1]) / ln), w))
+    return out
+
+
+def detect_carriageways(
+    graph: RoadGraph,
+    *,
+    min_gap_m: float = PAIR_MIN_GAP_M,
+    max_gap_m: float = PAIR_MAX_GAP_M,
+    max_angle_deg: float = PAIR_MAX_ANGLE_DEG,
+    max_lean_deg: float = PAIR_MAX_LEAN_DEG,
+    min_fraction: float = PAIR_MIN_FRACTION,
+    min_side_agreement: float = PAIR_MIN_SIDE_AGREEMENT,
+    step_m: float = PAIR_SAMPLE_M,
+) -> dict[str, Carriageway]:
+    """Find the edges that are one carriageway of a divided road; {edge id: Carriageway}.
+
+    Rule (right-hand traffic, Vietnam). Every road edge (rail excluded) is sampled
+    every ``step_m`` m. At each sample the nearest point on another edge of the same
+    road (:func:`same_road`) counts as a partner if it lies ``min_gap_m``–``max_gap_m``
+    away, that edge's local heading is within ``max_angle_deg`` of the sample's
+    (either sense), and the offset to it leans at most ``max_lean_deg`` off the
+    normal (it lies across, not ahead). An edge with a partner over at least
+    ``min_fraction`` of its length, seen on the same side over at least
+    ``min_side_agreement`` of that, is a carriageway. Traffic on it drives with the
+    partner on its LEFT: direction +1 (digitised order) if the partner is left of the
+    digitised direction, else −1.
+
+    Two checks keep odd geometry two-way: a line with partners on BOTH sides over
+    more than MIDDLE_SHARE of its length (the middle of three parallel lines), and
+    every line partnered with it, stay two-way; and a carriageway whose partners,
+    as decided, travel the SAME way over more than CONFLICT_SHARE of the partnered
+    length (channelised junction pieces) stays two-way.
+
+    Roundabouts (closed lines up to RING_MAX_M long) are one-way counter-clockwise
+    (right-hand traffic), method "roundabout"; their pieces never pair.
+    Deterministic: edges are visited in graph order, ties broken by edge order.
+    """
+    cos_par = math.cos(math.radians(max_angle_deg))
+    sin_lean = math.sin(math.radians(max_lean_deg))
+    rings: dict[str, int] = {}  # line source -> direction that runs counter-clockwise
+    for e in graph.edges:
+        xy = e.line.xy
+        if (e.line.kind != "rail" and e.line.source not in rings and len(xy) >= 4
+                and math.dist(xy[0], xy[-1]) <= 1e-6
+                and sum(math.dist(a, b) for a, b in itertools.pairwise(xy)) <= RING_MAX_M):
+            area2 = sum(a[0] * b[1] - b[0] * a[1] for a, b in itertools.pairwise(xy))
+            rings[e.line.source] = 1 if area2 > 0 else -1
+    road = [e for e in graph.edges if e.line.kind != "rail" and e.line.source not in rings]
+    cell = max_gap_m
+    grid: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for ei, e in enumerate(road):
+        for si, (a, b) in enumerate(itertools.pairwise(e.shape)):
+            x0, x1 = sorted((a[0], b[0]))
+            y0, y1 = sorted((a[1], b[1]))
+            for gx in range(math.floor(x0 / cell), math.floor(x1 / cell) + 1):
+                for gy in range(math.floor(y0 / cell), math.floor(y1 / cell) + 1):
+                    grid.setdefault((gx, gy), []).append((ei, si))
+
+    # per edge: total length, and per partnered sample (weight, partner, side,
+    # own unit heading, partner's unit heading), side +1 = partner on the left
+    totals: list[float] = []
+    hits: list[list[tuple[float, int, int, XY, XY, float]]] = []
+    both_sides: list[float] = []
+    for ei, e in enumerate(road):
+        total = both = 0.0
+        found: list[tuple[float, int, int, XY, XY, float]] = []
+        for p, u, w in _samples(e.shape, step_m):
+            total += w
+            cx, cy = math.floor(p[0] / cell), math.floor(p[1] / cell)
+            cands = sorted({c for gx in (cx - 1, cx, cx + 1) for gy in (cy - 1, cy, cy + 1)
+                            for c in grid.get((gx, gy), ()) if c[0] != ei})
+            best: dict[int, tuple[float, int, XY]] = {}  # side -> (gap, edge index, heading)
+            for oj, sj in cands:
+                other = road[oj]
+                if not same_road(e.line, other.line):
+                    continue
+                a, b = other.shape[sj], other.shape[sj + 1]
+                ln = math.dist(a, b)
+                if ln == 0:
+                    continue
+                v = ((b[0] - a[0]) / ln, (b[1] - a[1]) / ln)
+                if abs(u[0] * v[0] + u[1] * v[1]) < cos_par:
+                    continue
+                t = ((p[0] - a[0]) * v[0] + (p[1] - a[1]) * v[1]) / ln
+                t = min(1.0, max(0.0, t))
+                q = (a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
+                d = math.dist(p, q)
+                if not min_gap_m <= d <= max_gap_m:
+                    continue
+                if abs(((q[0] - p[0]) * u[0] + (q[1] - p[1]) * u[1]) / d) > sin_lean:
+                    continue
+                side = 1 if u[0] * (q[1] - p[1]) - u[1] * (q[0] - p[0]) > 0 else -1
+                if side not in best or (d, oj) < best[side][:2]:
+                    best[side] = (d, oj, v)
+            if not best:
+                continue
+            if len(best) == 2:
+                both += w
+            side = min(best, key=lambda k: (best[k][0], best[k][1]))
+            d, oj, v = best[side]
+            found.append((w, oj, side, u, v, d))
+        totals.append(total)
+        hits.append(found)
+        both_sides.append(both)
+
+    direction: dict[int, int] = {}
+    for ei in range(len(road)):
+        paired = sum(h[0] for h in hits[ei])
+        if totals[ei] == 0 or paired < min_fraction * totals[ei]:
+            continue
+        share_left = sum(h[0] for h in hits[ei] if h[2] > 0) / paired
+        if max(share_left, 1.0 - share_left) < min_side_agreement:
+            continue
+        direction[ei] = 1 if share_left >= 0.5 else -1
+
+    middle = {ei for ei in direction if both_sides[ei] > MIDDLE_SHARE * totals[ei]}
+    drop = set(middle)
+    for ei in direction:
+        if any(h[1] in middle for h in hits[ei]):
+            drop.add(ei)
+    for ei in direction:
+        if ei in drop:
+            continue
+        judged = conflict = 0.0
+        for w, oj, _, u, v, _ in hits[ei]:
+            if oj not in direction or oj in drop:
+                continue
+            judged += w
+            mine = direction[ei]
+            theirs = direction[oj]
+            if (u[0] * v[0] + u[1] * v[1]) * mine * theirs > 0:
+                conflict += w
+        if judged and conflict > CONFLICT_SHARE * judged:
+            drop.add(ei)
+
+    out: dict[str, Carriageway] = {
+        e.id: Carriageway(e.id, rings[e.line.source], "roundabout")
+        for e in graph.edges if e.line.source in rings
+    }
+    for ei, e in enumerate(road):
+        if ei not in direction or ei in drop:
+            continue
+        weights: dict[int, float] = {}
+        for h in hits[ei]:
+            weights[h[1]] = weights.get(h[1], 0.0) + h[0]
+        gaps = sorted(h[5] for h in hits[ei])
+        out[e.id] = Carriageway(
+            edge_id=e.id,
+            direction=direction[ei],
+            method="paired",
+            partners=tuple(road[j].id for j in sorted(weights)),
+            paired_fraction=round(sum(weights.values()) / totals[ei], 3),
+            gap_m=round(gaps[len(gaps) // 2], 1),
+        )
+    return out
+
+
+def strongly_connected_components(
+    arcs: Iterable[tuple[str, str]],
+) -> list[list[str]]:
+    """SCCs of a directed graph given as (from, to) node pairs; iterative Tarjan.
+
+    Components are returned with sorted members, largest first (ties: smallest member).
+    """
+    succ: dict[str, list[str]] = {}
+    for a, b in arcs:
+        succ.setdefault(a, []).append(b)
+        succ.setdefault(b, [])
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    comps: list[list[str]] = []
+    counter = 0
+    for root in sorted(succ):
+        if root in index:
+            continue
+        work: list[tuple[str, int]] = [(root, 0)]
+        while work:
+            v, i = work.pop()
+            if i == 0:
+                index[v] = low[v] = counter
+                counter += 1
+                stack.append(v)
+                on_stack.add(v)
+            nbrs = succ[v]
+            if i < len(nbrs):
+                work.append((v, i + 1))
+                w = nbrs[i]
+                if w not in index:
+                    work.append((w, 0))
+                elif w in on_stack:
+                    low[v] = min(low[v], index[w])
+                continue
+            if low[v] == index[v]:
+                comp: list[str] = []
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    comp.append(w)
+                    if w == v:
+                        break
+                comps.append(sorted(comp))
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[v])
+    return sorted(comps, key=lambda c: (-len(c), c[0]))
+
+
+def keep_strongly_connected(
+    graph: RoadGraph, oneway: dict[str, Carriageway]
+) -> tuple[dict[str, Carriageway], list[str]]:
+    """Make two-way again the one-way edges that would strand traffic.
+
+    The road network (rail excluded) is modelled like SUMO will drive it: a vertex
+    per driving direction of an edge (two for a two-way edge, one for a one-way
+    edge), an arc wherever one may follow the other at a node, U-turns only at dead
+    ends (netconvert's ``--no-turnarounds.except-deadend``). Outside the largest
+    strongly connected component, a one-way edge is reverted to two-way; a driving
+    direction of a two-way edge reverts the one-way edges at its two end nodes
+    (e.g. a carriageway ending at a dead end, a clip-box cut, or a tangle of short
+    pieces). Repeats until stable. Returns the kept one-way map and the reverted
+    edge ids (sorted).
+    """
+    kept = dict(oneway)
+    reverted: list[str] = []
+    road = [e for e in graph.edges if e.line.kind != "rail"]
+    degree: dict[str, int] = {}
+    for e in road:
+        for n in {e.from_node, e.to_node}:
+            degree[n] = degree.get(n, 0) + 1
+    while True:
+        drives: list[tuple[GraphEdge, int]] = []
+        for e in road:
+            c = kept.get(e.id)
+            for d in (1, -1):
+                if c is None or c.direction == d:
+                    drives.append((e, d))
+        leaving: dict[str, list[tuple[GraphEdge, int]]] = {}
+        for e, d in drives:
+            leaving.setdefault(e.from_node if d > 0 else e.to_node, []).append((e, d))
+        arcs: list[tuple[str, str]] = []
+        for e, d in drives:
+            head = e.to_node if d > 0 else e.from_node
+            for f, fd in leaving.get(head, ()):
+                if f.id == e.id and degree[head] > 1:
+                    continue  # no U-turn except at a dead end
+                arcs.append((f"{e.id}|{d}", f"{f.id}|{fd}"))
+        comps = strongly_connected_components(arcs)
+        big = set(comps[0]) if comps else set()
+        bad: set[str] = set()
+        for e, d in drives:
+            if f"{e.id}|{d}" in big:
+                continue
+            if e.id in kept:
+                bad.add(e.id)
+            else:
+                for n in (e.from_node, e.to_node):
+                    bad.update(f.id for f, _ in leaving.get(n, ()) if f.id in kept)
+                    bad.update(f.id for f in road if f.id in kept and n in (f.from_node, f.to_node))
+        if not bad:
+            return kept, sorted(reverted)
+        for eid in sorted(bad):
+            del kept[eid]
+        reverted += sorted(bad)
+
+
+def join_carriageway_ends(
+    graph: RoadGraph, oneway: dict[str, Carriageway], *, max_gap_m: float = PAIR_MAX_GAP_M
+) -> list[tuple[str, str]]:
+    """Merge the loose ends of paired one-way carriageways into one dead-end node.
+
+    Where a divided road is cut by the clip box (or the extract stops), each
+    carriageway ends at its own dead end: one-way traffic arriving there could never
+    leave. Two dead ends at most ``max_gap_m`` apart whose edges are partners (one
+    arriving, one leaving) become one node at their midpoint, so the road ends like a
+    two-way road (SUMO allows the turnaround at a dead end). Modifies ``graph`` in
+    place; returns the merged (kept id, removed id) pairs.
+    """
+    ends: dict[str, int] = {}
+    touching: dict[str, list[int]] = {}
+    for i, e in enumerate(graph.edges):
+        for n in (e.from_node, e.to_node):
+            touching.setdefault(n, []).append(i)
+    for n, idx in touching.items():
+        if len(idx) == 1 and graph.edges[idx[0]].id in oneway:
+            ends[n] = idx[0]
+
+    def arrives(n: str) -> bool:
+        e = graph.edges[ends[n]]
+        return (e.to_node == n) == (oneway[e.id].direction > 0)
+
+    merged: list[tuple[str, str]] = []
+    used: set[str] = set()
+    order = sorted(ends, key=_node_sort_key)
+    for a in order:
+        if a in used:
+            continue
+        ea = graph.edges[ends[a]]
+        best: tuple[float, str] | None = None
+        for b in order:
+            if b == a or b in used or arrives(a) == arrives(b):
+                continue
+            eb = graph.edges[ends[b]]
+            if eb.id not in oneway[ea.id].partners and ea.id not in oneway[eb.id].partners:
+                continue
+            d = _dist_nodes(graph, a, b)
+            if d <= max_gap_m and (best is None or (d, b) < best):
+                best = (d, b)
+        if best is None:
+            continue
+        b = best[1]
+        na, nb = graph.nodes[a], graph.nodes[b]
+        mid = (round((na.x + nb.x) / 2, 3), round((na.y + nb.y) / 2, 3))
+        graph.nodes[a] = GraphNode(a, mid[0], mid[1], "dead_end")
+        del graph.nodes[b]
+        for i in (ends[a], ends[b]):
+            e = graph.edges[i]
+            shape = list(e.shape)
+            frm, to = e.from_node, e.to_node
+            if frm in (a, b):
+                frm, shape[0] = a, mid
+            if to in (a, b):
+                to, shape[-1] = a, mid
+            graph.edges[i] = GraphEdge(e.id, frm, to, e.line, tuple(shape))
+        used.update((a, b))
+        merged.append((a, b))
+    return merged
+
+
+def _dist_nodes(graph: RoadGraph, a: str, b: str) -> float:
+    na, nb = graph.nodes[a], graph.nodes[b]
+    return math.hypot(na.x - nb.x, na.y - nb.y)
+
+
+def extend_along_chains(
+    graph: RoadGraph, oneway: dict[str, Carriageway], *, frozen: Iterable[str] = ()
+) -> dict[str, Carriageway]:
+    """Carry one-way flow on through nodes where only two road edges meet.
+
+    Where a carriageway pair converges into a single road, the last pieces of the
+    "V" are too close to count as a pair, but they continue one-way carriageways:
+    a two-way edge of the same road (:func:`same_road`) whose end node joins it to
+    exactly one other road edge, that one one-way, takes the same flow (leaves the
+    node if the other arrives, and vice versa). Both ends must agree; repeats until
+    stable. Edges in ``frozen`` (reviewed as two-way) are never changed. Returns a
+    new map; added entries have method "chain".
+    """
+    out = dict(oneway)
+    frozen = set(frozen)
+    road = [e for e in graph.edges if e.line.kind != "rail"]
+    at: dict[str, list[GraphEdge]] = {}
+    for e in road:
+        at.setdefault(e.from_node, []).append(e)
+        if e.to_node != e.from_node:
+            at.setdefault(e.to_node, []).append(e)
+    changed = True
+    while changed:
+        changed = False
+        for e in road:
+            if e.id in out or e.id in frozen or e.from_node == e.to_node:
+                continue
+            wanted: set[int] = set()
+            for n in (e.from_node, e.to_node):
+                others = [f for f in at[n] if f.id != e.id]
+                if len(others) != 1 or others[0].id not in out:
+                    continue
+                f = others[0]
+                if not same_road(e.line, f.line):
+                    continue
+                f_arrives = (f.to_node == n) == (out[f.id].direction > 0)
+                e_leaves_if_fwd = e.from_node == n
+                # e must leave n if f arrives there, else arrive
+                wanted.add(1 if e_leaves_if_fwd == f_arrives else -1)
+            if len(wanted) == 1:
+                out[e.id] = Carriageway(e.id, wanted.pop(), "chain")
+                changed = True
+    return out

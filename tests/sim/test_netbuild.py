@@ -8,6 +8,14 @@ from pathlib import Path
 import pytest
 
 from sim.traffic.netbuild import NetBuildError, build_network, default_inputs, nets_equal
+from sim.traffic.osm_graph import (
+    GraphEdge,
+    GraphNode,
+    RoadGraph,
+    RoadLine,
+    detect_carriageways,
+    keep_strongly_connected,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 INPUTS = default_inputs(REPO)
@@ -79,7 +87,7 @@ def test_largest_strongly_connected_component_holds_90_percent_of_road_edges() -
         return seen
 
     # the SCC of a central edge on Lê Duẩn
-    centre = next(e.getID() for e in road if e.getName() == "Đường Lê Duẩn")
+    centre = next(e.getID() for e in road if e.getName() in ("Lê Duẩn", "Đường Lê Duẩn"))
     scc = reach(centre, succ) & reach(centre, pred)
     assert len(scc) >= 0.9 * len(ids), f"SCC {len(scc)} of {len(ids)} road edges"
 
@@ -143,3 +151,147 @@ def test_missing_netconvert_gives_clear_error(tmp_path: Path) -> None:
     with pytest.raises(NetBuildError, match="netconvert"):
         build_network(tmp_path / "net", **BUILD_ARGS,
                       netconvert=str(tmp_path / "no-such-netconvert"))
+
+
+# ------------------------------------------------------------ dual carriageways
+
+
+def _report() -> dict:
+    import json
+
+    return json.loads((INPUTS["out_dir"] / "build_report.json").read_text(encoding="utf-8"))
+
+
+def _is_oneway(edge) -> bool:
+    """True if the edge has no reverse twin ("X" ↔ "-X", the builder's naming)."""
+    eid = edge.getID()
+    return not _net().hasEdge(eid[1:] if eid.startswith("-") else "-" + eid)
+
+
+@pytest.mark.parametrize("street", ["Lê Duẩn", "Hùng Vương"])
+def test_divided_roads_are_one_way_carriageways(street: str) -> None:
+    edges = [e for e in _net().getEdges() if e.getName() in (street, "Đường " + street)]
+    oneway = [e for e in edges if _is_oneway(e)]
+    share = sum(e.getLength() for e in oneway) / sum(e.getLength() for e in edges)
+    assert share >= 0.6, f"{street}: {share:.0%} of the length one-way"
+    # both senses exist (two carriageways), not a one-way street
+    headings = {round(e.getShape()[-1][1] - e.getShape()[0][1] > 0) for e in oneway}
+    assert headings == {0, 1}
+
+
+def test_oneway_report_figures() -> None:
+    ow = _report()["oneway"]
+    assert ow["oneway_km"] >= 40.0, ow["oneway_km"]
+    assert ow["oneway_km"] <= ow["road_km"] / 2
+    assert ow["km_by_method"]["paired"] >= 40.0
+
+
+def test_carriageways_keep_right_hand_traffic() -> None:
+    """Side by side, two one-way carriageways of one road run opposite ways."""
+    import math
+
+    from sumolib.geomhelper import polygonOffsetWithMinimumDistanceToPoint as offset_at
+    from sumolib.geomhelper import positionAtShapeOffset as point_at
+
+    def heading(shape, pos: float) -> tuple[float, float]:
+        p, q = point_at(shape, max(0.0, pos - 1.0)), point_at(shape, pos + 1.0)
+        n = math.dist(p, q) or 1.0
+        return (q[0] - p[0]) / n, (q[1] - p[1]) / n
+
+    net = _net()
+    oneway = [e for e in net.getEdges() if e.getFunction() == "" and _is_oneway(e)
+              and not e.allows("rail") and e.getLength() > 60.0]
+    checked = 0
+    for a in oneway:
+        sa = a.getShape()
+        m = point_at(sa, a.getLength() / 2)
+        ua = heading(sa, a.getLength() / 2)
+        for b, _ in net.getNeighboringEdges(m[0], m[1], 40.0):
+            if b is a or b not in oneway or b.getName() != a.getName():
+                continue
+            sb = b.getShape()
+            pos = offset_at(m, sb)
+            q = point_at(sb, pos)
+            gap = math.dist(m, q)
+            ub = heading(sb, pos)
+            across = abs((q[0] - m[0]) * ua[0] + (q[1] - m[1]) * ua[1]) / (gap or 1.0)
+            if gap < 3.0 or across > 0.5 or abs(ua[0] * ub[0] + ua[1] * ub[1]) < 0.94:
+                continue
+            assert ua[0] * ub[0] + ua[1] * ub[1] < 0, f"{a.getID()} and {b.getID()} run alike"
+            # right-hand traffic: the other carriageway is on the LEFT of the travel direction
+            left = ua[0] * (q[1] - m[1]) - ua[1] * (q[0] - m[0])
+            assert left > 0, f"{a.getID()}: opposite carriageway {b.getID()} on its right"
+            checked += 1
+    assert checked >= 20, checked
+
+
+def test_every_signal_is_one_junction_with_a_short_cycle() -> None:
+    net = _net()
+    for sid in _signal_ids():
+        tls = net.getTLS(sid)
+        nodes = {c[0].getEdge().getToNode().getID() for c in tls.getConnections()}
+        assert len(nodes) == 1, f"{sid} controls {sorted(nodes)}"
+        prog = next(iter(tls.getPrograms().values()))
+        cycle = sum(p.duration for p in prog.getPhases())
+        assert cycle <= 150, f"{sid}: default cycle {cycle} s"
+        greens = [p for p in prog.getPhases() if "G" in p.state or "g" in p.state]
+        assert greens, sid
+
+
+def test_signal_on_one_carriageway_also_controls_the_other() -> None:
+    # Lê Quý Đôn meets only the south-west carriageway of Lê Duẩn in the extract
+    tls = _net().getTLS("LeDuan_LeQuyDon")
+    incoming = {c[0].getEdge().getID() for c in tls.getConnections()}
+    assert sum(1 for e in incoming if _net().getEdge(e).getName() == "Đường Lê Duẩn") >= 2
+
+
+def _line(source: str, name: str | None, xy: list[tuple[float, float]]) -> RoadLine:
+    return RoadLine(source, "road", "secondary", name, None, tuple(xy))
+
+
+def _graph(edges: list[tuple[str, str, str, RoadLine]]) -> RoadGraph:
+    nodes: dict[str, GraphNode] = {}
+    out = []
+    for eid, a, b, line in edges:
+        nodes.setdefault(a, GraphNode(a, *line.xy[0], "junction"))
+        nodes.setdefault(b, GraphNode(b, *line.xy[-1], "junction"))
+        out.append(GraphEdge(eid, a, b, line, line.xy))
+    return RoadGraph(nodes=nodes, edges=out)
+
+
+def test_detect_carriageways_right_hand_rule() -> None:
+    # two north-south carriageways 20 m apart, both digitised northwards
+    west = _line("f0_0_0", "Test", [(0.0, 0.0), (0.0, 300.0)])
+    east = _line("f0_1_0", "Test", [(20.0, 0.0), (20.0, 300.0)])
+    other = _line("f1_0_0", "Other", [(40.0, 0.0), (40.0, 300.0)])  # different road
+    g = _graph([("w", "a", "b", west), ("e", "c", "d", east), ("o", "x", "y", other)])
+    found = detect_carriageways(g)
+    # northbound traffic keeps the other carriageway on its left: the EAST line
+    assert found["e"].direction == 1 and found["w"].direction == -1
+    assert "o" not in found
+    assert found["w"].partners == ("e",) and abs(found["w"].gap_m - 20.0) < 0.5
+    assert detect_carriageways(g) == found  # deterministic
+
+
+def test_detect_carriageways_leaves_a_middle_line_two_way() -> None:
+    lines = [_line(f"f0_{k}_0", "Test", [(15.0 * k, 0.0), (15.0 * k, 300.0)]) for k in range(3)]
+    g = _graph([(f"l{k}", f"a{k}", f"b{k}", ln) for k, ln in enumerate(lines)])
+    assert detect_carriageways(g) == {}
+
+
+def test_strongly_connected_check_reverts_stranding_one_way() -> None:
+    # a pair whose ends never meet: each carriageway is a dead end
+    west = _line("f0_0_0", "Test", [(0.0, 0.0), (0.0, 300.0)])
+    east = _line("f0_1_0", "Test", [(20.0, 0.0), (20.0, 300.0)])
+    link = _line("f1_0_0", "Link", [(0.0, 0.0), (20.0, 0.0)])
+    g = _graph([("w", "a", "b", west), ("e", "c", "d", east), ("k", "a", "c", link)])
+    found = detect_carriageways(g)
+    kept, reverted = keep_strongly_connected(g, found)
+    assert reverted == ["e", "w"] and kept == {}
+
+
+def test_bad_override_selector_gives_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "oneway_overrides.csv"
+    bad.write_text("selector,direction,why\ne_no_such_edge,forward,test\n", encoding="utf-8")
+    with pytest.raises(NetBuildError, match="e_no_such_edge"):
+        build_network(tmp_path / "net", **dict(BUILD_ARGS, oneway_overrides_csv=bad))
