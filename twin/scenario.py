@@ -97,7 +97,12 @@ class TrafficConfig(_Strict):
     lateral_resolution_m: float | None = Field(
         0.8, gt=0, le=3.5, description="sublane width, m; null turns the sublane model off"
     )
-    detector_length_m: float = Field(60.0, gt=5, le=500, description="lane-area detector, m")
+    detector_length_m: float = Field(
+        150.0,
+        gt=5,
+        le=500,
+        description="lane-area detector length, m (queues beyond it are unseen)",
+    )
 
 
 class WeatherConfig(_Strict):

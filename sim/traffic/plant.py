@@ -81,7 +81,7 @@ class TrafficPlantConfig:
     lateral_resolution_m: float | None = 0.8
     backend: str = "libsumo"
     gui: bool = False
-    detector_length_m: float = 60.0
+    detector_length_m: float = 150.0
     watchdog_s: float = 5.0
     time_to_teleport_s: float = 300.0
     extra_args: Sequence[str] = field(default_factory=tuple)
@@ -220,6 +220,10 @@ class TrafficPlant:
             "true",
             "--collision.action",
             "warn",
+            # many warnings of one kind (emergency braking, teleports) are summarised
+            # as a count in sumo.log instead of flooding the console
+            "--aggregate-warnings",
+            "5",
         ]
         if c.mode == "meso":
             cmd += ["--mesosim", "true", "--meso-junction-control", "true"]

@@ -69,3 +69,12 @@ def test_validate_accepts_the_bundled_scenario():
     result = twin("validate", str(SCENARIO))
     assert result.returncode == 0, result.stderr
     assert "valid" in result.stdout
+
+
+def test_short_run_prints_kpis_and_draws_the_report(tmp_path):
+    out = tmp_path / "run"
+    result = twin("run", str(SCENARIO), "--duration", "4m", "--seed", "3", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "mean delay" in result.stdout and "interlock_violations" in result.stdout
+    assert (out / "report.png").stat().st_size > 50_000
+    assert '"interlock_violations": 0' in result.stdout
