@@ -24,11 +24,39 @@ __all__ = ["SUMO_VCLASSES", "VehicleType", "load_vtypes", "write_vtypes_xml"]
 #: vClasses known to SUMO 1.28 (https://sumo.dlr.de/docs/Vehicle_Type_Parameter_Defaults.html).
 SUMO_VCLASSES: frozenset[str] = frozenset(
     {
-        "private", "emergency", "authority", "army", "vip", "pedestrian", "passenger",
-        "hov", "taxi", "bus", "coach", "delivery", "truck", "trailer", "motorcycle",
-        "moped", "bicycle", "evehicle", "tram", "rail_urban", "rail", "rail_electric",
-        "rail_fast", "ship", "container", "cable_car", "subway", "aircraft", "wheelchair",
-        "scooter", "drone", "custom1", "custom2",
+        "private",
+        "emergency",
+        "authority",
+        "army",
+        "vip",
+        "pedestrian",
+        "passenger",
+        "hov",
+        "taxi",
+        "bus",
+        "coach",
+        "delivery",
+        "truck",
+        "trailer",
+        "motorcycle",
+        "moped",
+        "bicycle",
+        "evehicle",
+        "tram",
+        "rail_urban",
+        "rail",
+        "rail_electric",
+        "rail_fast",
+        "ship",
+        "container",
+        "cable_car",
+        "subway",
+        "aircraft",
+        "wheelchair",
+        "scooter",
+        "drone",
+        "custom1",
+        "custom2",
     }
 )
 
@@ -144,50 +172,81 @@ def load_vtypes(path: Path | str) -> list[VehicleType]:
         for row in reader:
             line = reader.line_num
             if None in row or any(row[c] is None for c in _REQUIRED):
-                raise _row_error(path, line, "wrong number of fields",
-                                 "quote a source_why note that contains commas")
+                raise _row_error(
+                    path,
+                    line,
+                    "wrong number of fields",
+                    "quote a source_why note that contains commas",
+                )
             vid = row["id"].strip()
             if not vid or vid in seen:
-                raise _row_error(path, line, f"empty or duplicate id {vid!r}",
-                                 "give each vehicle type a unique id")
+                raise _row_error(
+                    path,
+                    line,
+                    f"empty or duplicate id {vid!r}",
+                    "give each vehicle type a unique id",
+                )
             seen.add(vid)
             vclass = row["vClass"].strip()
             if vclass not in SUMO_VCLASSES:
-                raise _row_error(path, line, f"unknown vClass {vclass!r}",
-                                 "use a SUMO vClass such as motorcycle, passenger, bus, "
-                                 "truck, bicycle")
+                raise _row_error(
+                    path,
+                    line,
+                    f"unknown vClass {vclass!r}",
+                    "use a SUMO vClass such as motorcycle, passenger, bus, truck, bicycle",
+                )
             lat = row["latAlignment"].strip()
             if lat not in _LAT_ALIGNMENTS:
-                raise _row_error(path, line, f"unknown latAlignment {lat!r}",
-                                 f"use one of {sorted(_LAT_ALIGNMENTS)}")
+                raise _row_error(
+                    path,
+                    line,
+                    f"unknown latAlignment {lat!r}",
+                    f"use one of {sorted(_LAT_ALIGNMENTS)}",
+                )
             nums: dict[str, float] = {}
             for col, (lo, hi, lo_incl) in _NUMERIC.items():
                 text = row[col].strip()
                 try:
                     val = float(text)
                 except ValueError:
-                    raise _row_error(path, line, f"column {col!r} = {text!r} is not a number",
-                                     "write a plain decimal number, e.g. 1.25") from None
+                    raise _row_error(
+                        path,
+                        line,
+                        f"column {col!r} = {text!r} is not a number",
+                        "write a plain decimal number, e.g. 1.25",
+                    ) from None
                 ok = math.isfinite(val) and (val >= lo if lo_incl else val > lo) and val <= hi
                 if not ok:
                     bound = "[" if lo_incl else "("
-                    raise _row_error(path, line, f"column {col!r} = {val} is out of range",
-                                     f"{col} must lie in {bound}{lo}, {hi}]")
+                    raise _row_error(
+                        path,
+                        line,
+                        f"column {col!r} = {val} is out of range",
+                        f"{col} must lie in {bound}{lo}, {hi}]",
+                    )
                 nums[col] = val
             if nums["emergencyDecel"] < nums["decel"]:
-                raise _row_error(path, line, "emergencyDecel < decel",
-                                 "SUMO needs emergencyDecel >= decel")
+                raise _row_error(
+                    path, line, "emergencyDecel < decel", "SUMO needs emergencyDecel >= decel"
+                )
             out.append(
-                VehicleType(id=vid, vClass=vclass, latAlignment=lat,
-                            color=row["color"].strip(), source_why=row["source_why"].strip(),
-                            **nums)
+                VehicleType(
+                    id=vid,
+                    vClass=vclass,
+                    latAlignment=lat,
+                    color=row["color"].strip(),
+                    source_why=row["source_why"].strip(),
+                    **nums,
+                )
             )
     if not out:
         raise ValueError(f"{path}: no vehicle types. Hint: add at least one row")
     total = sum(v.share for v in out)
     if abs(total - 1.0) > 1e-6:
-        raise ValueError(f"{path}: shares sum to {total:.6f}, not 1. "
-                         "Hint: shares are fractions of trips; adjust them to sum to 1")
+        raise ValueError(
+            f"{path}: shares sum to {total:.6f}, not 1. "
+            "Hint: shares are fractions of trips; adjust them to sum to 1"
+        )
     return out
 
 
@@ -198,9 +257,11 @@ def write_vtypes_xml(vtypes: Sequence[VehicleType], path: Path | str) -> Path:
     ``vTypeDistribution`` is written; the shares live in the CSV table.
     """
     path = Path(path)
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             "<!-- generated by sim.traffic.vtypes from the reviewed vehicle-type table -->",
-             "<additional>"]
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        "<!-- generated by sim.traffic.vtypes from the reviewed vehicle-type table -->",
+        "<additional>",
+    ]
     for v in vtypes:
         attrs = " ".join(f"{k}={quoteattr(val)}" for k, val in v.sumo_attributes().items())
         lines.append(f"    <vType {attrs}>")
