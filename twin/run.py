@@ -107,15 +107,21 @@ def signal_ids(signals_yaml: Path) -> list[str]:
 
 
 def _peak_hour_flows(
-    demand: DemandResult, duration_s: float
+    demand: DemandResult, duration_s: float, net_file: Path
 ) -> tuple[dict[tuple[str, str], float], float]:
-    """Edge-pair flows (PCU/h) of the busiest hour in the run, and that hour's start (s)."""
+    """Edge-pair flows (PCU/h) of the busiest hour in the run, and that hour's start (s).
+
+    Each vehicle counts on a pair when it would pass there at free-flow speed.
+    """
+    import sumolib
+
+    net = sumolib.net.readNet(str(net_file), withInternal=False)
     if duration_s <= 3600:
-        return demand.edge_pair_flows_pcu_h(0.0, duration_s), 0.0
+        return demand.edge_pair_flows_pcu_h(0.0, duration_s, net), 0.0
     best: tuple[float, float, dict[tuple[str, str], float]] = (-1.0, 0.0, {})
     start = 0.0
     while start + 3600 <= duration_s + 1e-9:
-        flows = demand.edge_pair_flows_pcu_h(start, start + 3600)
+        flows = demand.edge_pair_flows_pcu_h(start, start + 3600, net)
         total = sum(flows.values())
         if total > best[0]:
             best = (total, start, flows)
@@ -296,7 +302,7 @@ def run_scenario(
         classes = vehicle_classes([demand.vtypes_file])
         signals_cfg = scenario.controllers.signals
         if signals_cfg is not None:
-            flows, peak_start = _peak_hour_flows(demand, scenario.duration)
+            flows, peak_start = _peak_hour_flows(demand, scenario.duration, traffic.network)
             controllers, specs, plans = build_signal_controllers(layouts, flows, signals_cfg)
             for controller in controllers:
                 kernel.add_controller(controller)

@@ -72,10 +72,13 @@ def make_report(run_dir: Path) -> Path:
     lines.set_clim(0, 60)
     ax_map.add_collection(lines)
     fig.colorbar(lines, ax=ax_map, shrink=0.6, label="mean speed over the run (km/h)")
+    plans_file = run_dir / "signal_plans.json"
+    signal_ids = set(json.loads(plans_file.read_text())["plans"]) if plans_file.exists() else set()
     tls_xy = sorted(
         {
             tuple(c[0].getEdge().getToNode().getCoord())
             for tls in net.getTrafficLights()
+            if tls.getID() in signal_ids
             for c in tls.getConnections()
         }
     )
@@ -85,7 +88,7 @@ def make_report(run_dir: Path) -> Path:
             s=28,
             marker="s",
             c="black",
-            label=f"signal nodes ({len(tls_xy)}) of {len(net.getTrafficLights())} traffic lights",
+            label=f"signalised junctions ({len(signal_ids)})",
             zorder=3,
         )
         ax_map.legend(loc="lower left")
