@@ -65,6 +65,7 @@ class KernelStats:
     controller_wall_s: dict[str, float] = field(default_factory=dict)
     controller_errors: dict[str, int] = field(default_factory=dict)
     wall_s: float = 0.0
+    loop_s: float = 0.0  # the stepping loop alone: without plant start-up and close
 
 
 class Kernel:
@@ -163,6 +164,7 @@ class Kernel:
                 pending.clear()
             plant.advance(env.now)
             self.image.publish(plant.sensors(), env.now, writer=plant.name)
+            self.image.confirm(plant.name, env.now)
             wall += time.perf_counter() - tick
             steps += 1
             self.stats.plant_steps[plant.name] = steps
@@ -233,6 +235,7 @@ class Kernel:
             for plant in self._plants:
                 plant.start(self.t0)
                 self.image.publish(plant.sensors(), self.t0, writer=plant.name)
+                self.image.confirm(plant.name, self.t0)
             for plant in self._plants:
                 self.env.process(self._plant_process(plant, t_end))
             for action in sorted(self._actions, key=lambda a: a.at_s):
@@ -244,7 +247,9 @@ class Kernel:
                 self.env.process(self._recorder_process(self.recorder, t_end))
             if progress is not None:
                 self.env.process(self._progress_process(progress, progress_every_s, t_end))
+            loop_start = time.perf_counter()
             self.env.run(until=t_end + 1e-6)
+            self.stats.loop_s = time.perf_counter() - loop_start
         finally:
             for plant in self._plants:
                 plant.close()

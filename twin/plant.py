@@ -53,7 +53,13 @@ class PlantModel(Protocol):
         ...
 
     def sensors(self) -> Mapping[str, Sample]:
-        """Sensor samples by point name, as of the last ``advance``."""
+        """Sensor samples by point name that changed at the last ``advance``.
+
+        Report by exception, as an OPC-UA subscription does: a plant may leave
+        out points whose value did not change. Each ``advance`` is the plant's
+        keep-alive: the kernel treats all its sensor points as current at that
+        time. A plant whose sensor fails says so with a BAD sample.
+        """
         ...
 
     def close(self) -> None:

@@ -7,12 +7,15 @@ Quality propagates three ways:
 - a value that does not fit its point (wrong type, NaN, out of range) is
   stored as a BAD sample with no value, and the error is kept for the log;
 - a sample read later than its point's ``stale_after_s`` reads as UNCERTAIN,
-  later than ``bad_after_s`` as BAD (age from its source timestamp);
+  later than ``bad_after_s`` as BAD. Age counts from the sample's source
+  timestamp or, if later, from the last keep-alive of the plant that published
+  it (plants report by exception: an unchanged value is confirmed by the step);
 - a forced fault (a scenario event "sensor fails") makes reads BAD until cleared.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +47,8 @@ class ProcessImage:
         self._samples: dict[str, Sample] = {}
         self._declared_by: dict[str, list[str]] = {}
         self._forced: dict[str, Quality] = {}
+        self._publisher: dict[str, str] = {}
+        self._confirmed: dict[str, float] = {}
         self.rejections: list[Rejection] = []
 
     # -- declaration -------------------------------------------------------
@@ -96,6 +101,16 @@ class ProcessImage:
         """Store one value (checked against its spec) and return the stored sample."""
         spec = self.spec(name)
         stamp = now if source_time is None else source_time
+        previous = self._samples.get(name)
+        if (
+            previous is not None
+            and previous.value is not None
+            and type(previous.value) is type(value)
+            and previous.value == value
+        ):  # the same value passed its check before: only the time and quality are new
+            sample = Sample(previous.value, quality, stamp)
+            self._samples[name] = sample
+            return sample
         if value is None:
             sample = Sample(None, Quality.BAD, stamp)
         else:
@@ -108,16 +123,41 @@ class ProcessImage:
         return sample
 
     def publish(self, samples: Mapping[str, Sample], now: float, *, writer: str) -> None:
-        """Store samples from a plant (each value checked; quality kept)."""
+        """Store samples from a plant (each value checked; quality and timestamp kept).
+
+        A sample whose value passes its point's check unchanged is stored as the
+        same object (plants publish hundreds of points a step; this is the hot path).
+        """
+        specs = self._specs
+        store = self._samples
+        publisher = self._publisher
         for name, sample in samples.items():
-            self.write(
-                name,
-                sample.value,
-                now,
-                writer=writer,
-                quality=sample.quality,
-                source_time=sample.source_time,
-            )
+            publisher[name] = writer
+            spec = specs.get(name)
+            value = sample.value
+            if spec is None:
+                self.spec(name)  # raises with a hint
+            if value is None:
+                store[name] = (
+                    sample
+                    if sample.quality is Quality.BAD
+                    else Sample(None, Quality.BAD, sample.source_time)
+                )
+                continue
+            try:
+                checked = spec.check(value)
+            except PointValueError as err:
+                self.rejections.append(Rejection(now, name, writer, str(err)))
+                store[name] = Sample(None, Quality.BAD, sample.source_time)
+                continue
+            if checked is value or (checked == value and type(checked) is type(value)):
+                store[name] = sample
+            else:
+                store[name] = Sample(checked, sample.quality, sample.source_time)
+
+    def confirm(self, writer: str, now: float) -> None:
+        """Keep-alive: every point ``writer`` published is current as of ``now`` (s)."""
+        self._confirmed[writer] = now
 
     # -- faults ------------------------------------------------------------
     def force_quality(self, name: str, quality: Quality | None) -> None:
@@ -135,6 +175,11 @@ class ProcessImage:
         spec = self._specs.get(name)
         if sample is None or spec is None:
             return bad_sample()
+        publisher = self._publisher.get(name)
+        if publisher is not None:
+            confirmed = self._confirmed.get(publisher, -math.inf)
+            if confirmed > sample.source_time:
+                sample = Sample(sample.value, sample.quality, confirmed)
         quality = spec.quality_at(sample, now)
         forced = self._forced.get(name)
         if forced is not None and forced > quality:

@@ -24,9 +24,8 @@ from typing import Any
 
 import yaml
 
-from controllers.io import Direction, PointSpec, Quality, Sample, ValueType
+from controllers.io import Quality
 from controllers.signals import (
-    ConflictMonitor,
     FixedTimeController,
     IntersectionSpec,
     SignalPlan,
@@ -39,6 +38,7 @@ from sim.traffic.plant import TrafficPlant, TrafficPlantConfig
 from sim.weather import WeatherPlant, generate_climate, load_weather_csv
 from twin.eventlog import EventLog
 from twin.kernel import Kernel, ScheduledAction
+from twin.monitors import ConflictMonitorBank
 from twin.recorder import Recorder
 from twin.rng import RngRegistry
 from twin.scenario import Scenario, SignalControllerConfig
@@ -65,34 +65,6 @@ class RunResult:
     run_dir: Path
     kpis: dict[str, Any]
     wall_s: float
-
-
-class ConflictMonitorTap:
-    """Feeds the state SUMO actually shows into an independent conflict monitor each step.
-
-    It has the controller shape (so the kernel schedules it) but writes no outputs.
-    """
-
-    def __init__(self, spec: IntersectionSpec, period_s: float) -> None:
-        self.monitor = ConflictMonitor(spec)
-        self.name = f"monitor/{spec.tls_id}"
-        self.scan_period_s = period_s
-        self._point = f"tls/{spec.tls_id}/state_actual"
-
-    def points(self) -> list[PointSpec]:
-        return [PointSpec(self._point, Direction.INPUT, "", ValueType.STR)]
-
-    def scan(self, now: float, inputs: dict[str, Sample]) -> dict[str, Any]:
-        sample = inputs[self._point]
-        if sample.quality is Quality.GOOD and sample.value:
-            self.monitor.check(now, sample.value)
-        return {}
-
-    def snapshot(self) -> dict[str, Any]:
-        return {"violations": self.monitor.violations}
-
-    def restore(self, state: dict[str, Any]) -> None:  # pragma: no cover - nothing to restore
-        return None
 
 
 def signal_ids(signals_yaml: Path) -> list[str]:
@@ -252,7 +224,7 @@ def run_scenario(
     }
     traffic = scenario.plants.traffic
     plant: TrafficPlant | None = None
-    monitors: list[ConflictMonitorTap] = []
+    monitor: ConflictMonitorBank | None = None
     classes: dict[str, str] = {}
     plans: dict[str, SignalPlan] = {}
     if traffic is not None:
@@ -306,10 +278,8 @@ def run_scenario(
             controllers, specs, plans = build_signal_controllers(layouts, flows, signals_cfg)
             for controller in controllers:
                 kernel.add_controller(controller)
-            for spec in specs.values():
-                tap = ConflictMonitorTap(spec, traffic.step_s)
-                kernel.add_controller(tap)
-                monitors.append(tap)
+            monitor = ConflictMonitorBank(specs.values(), traffic.step_s)
+            kernel.add_controller(monitor)
             (run_dir / "signal_plans.json").write_text(
                 json.dumps(
                     {
@@ -346,17 +316,18 @@ def run_scenario(
     kpis: dict[str, Any] = {}
     if plant is not None and (run_dir / "tripinfo.xml").exists():
         kpis.update(trip_kpis(run_dir / "tripinfo.xml", classes))
-        kpis["teleports"] = plant.sensors().get("traffic/city/teleports", Sample(0)).value
+        kpis["teleports"] = plant.teleports
         kpis["max_queue_m"] = {
             point_segment(k): round(v, 1) for k, v in sorted(plant.max_queue_m.items())
         }
         kpis["signalised_junctions"] = len(plant.layouts)
         kpis["oversaturated_junctions"] = sorted(k for k, p in plans.items() if p.oversaturated)
-    kpis["interlock_violations"] = sum(m.monitor.violations for m in monitors)
+    kpis["interlock_violations"] = monitor.violations if monitor is not None else 0
     kpis["controller_errors"] = sum(stats.controller_errors.values())
     kpis["rejected_values"] = len(kernel.image.rejections)
     steps = stats.plant_steps.get("traffic", 0)
     manifest["timings_s"]["run"] = round(stats.wall_s, 3)
+    manifest["timings_s"]["stepping_loop"] = round(stats.loop_s, 3)
     manifest["timings_s"]["traffic_plant"] = round(stats.plant_wall_s.get("traffic", 0.0), 3)
     manifest["timings_s"]["controllers"] = round(sum(stats.controller_wall_s.values()), 3)
     manifest["steps_per_s"] = round(steps / stats.wall_s, 1) if stats.wall_s > 0 else None

@@ -31,7 +31,6 @@ stop-line counts. That is coarser; say so when comparing.
 from __future__ import annotations
 
 import contextlib
-import math
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from sim.traffic.layout import SignalLayout, point_segment
 __all__ = ["SIGNAL_CHARS", "TrafficPlant", "TrafficPlantConfig"]
 
 SIGNAL_CHARS = "rRyYgGsuoO"
+_LANE_POINTS = ("queue_m", "occupancy_pct", "vehicles", "speed_mps", "count")
 _JAM_SPACING_M = 7.5  # meso queue estimate: metres of queue per queued vehicle
 _MESO_SLOW_FRACTION = 0.3  # meso: an edge below this share of its limit counts as queued
 
@@ -108,8 +108,8 @@ class TrafficPlant:
         self._last_cmd_t: dict[str, float] = {}
         self._shown: dict[str, str] = {}
         self._flashing: dict[str, bool] = dict.fromkeys(self.layouts, False)
-        self._counts: dict[str, int] = {}
-        self._on_loop: dict[str, set[str]] = {}
+        self._latest: dict[str, Sample] = {}
+        self._lane_values: dict[str, tuple[float, float, int, float, int]] = {}
         self._arrived = 0
         self._teleports = 0
         self.max_queue_m: dict[str, float] = dict.fromkeys(self.layouts, 0.0)
@@ -122,6 +122,28 @@ class TrafficPlant:
         for lane in self._lane_of:
             edge = _edge_of(lane)
             self._lanes_per_edge[edge] = self._lanes_per_edge.get(edge, 0) + 1
+        self._counts: dict[str, int] = dict.fromkeys(self._lane_of, 0)
+        # point names computed once: the sensor read runs every step
+        self._tls_keys = [
+            (
+                tls_id,
+                f"tls/{point_segment(tls_id)}/state_actual",
+                f"tls/{point_segment(tls_id)}/flashing",
+            )
+            for tls_id in self.layouts
+        ]
+        self._lane_keys = [
+            (
+                lane,
+                tls_id,
+                "e2_" + _det_id(lane),
+                "e1_" + _det_id(lane),
+                tuple(f"{prefix}/{what}" for what in _LANE_POINTS),
+                self.layouts[tls_id].lane_speeds_mps[lane],
+                self.layouts[tls_id].lane_lengths_m[lane],
+            )
+            for lane, (tls_id, prefix) in self._lane_of.items()
+        ]
 
     # -- points ------------------------------------------------------------
     def points(self) -> list[PointSpec]:
@@ -254,6 +276,8 @@ class TrafficPlant:
             self._flashing[tls_id] = True
         self._subscribe()
         self._t = 0.0
+        self._latest.clear()
+        self._lane_values.clear()
         self._read_sensors()
 
     def close(self) -> None:
@@ -292,8 +316,21 @@ class TrafficPlant:
         self._read_sensors()
 
     def sensors(self) -> Mapping[str, Sample]:
-        """Sensor samples as of the last step."""
+        """Sensor samples that changed at the last step (report by exception).
+
+        Unchanged points are confirmed by the step itself: the kernel treats
+        every sensor point of this plant as current after each ``advance``.
+        """
         return self._samples
+
+    def latest(self) -> Mapping[str, Sample]:
+        """The latest sample of every sensor point."""
+        return self._latest
+
+    @property
+    def teleports(self) -> int:
+        """Vehicles SUMO teleported so far (grid-lock resolution)."""
+        return self._teleports
 
     # -- internals ---------------------------------------------------------
     def _watchdog(self) -> None:
@@ -322,7 +359,7 @@ class TrafficPlant:
             det = _det_id(lane)
             if self.config.mode == "micro":
                 api.lanearea.subscribe("e2_" + det, self._e2_vars)
-                api.inductionloop.subscribe("e1_" + det, [tc.LAST_STEP_VEHICLE_ID_LIST])
+                api.inductionloop.subscribe("e1_" + det, [tc.VAR_LAST_INTERVAL_NUMBER])
         if self.config.mode == "meso":
             edge_vars = [
                 tc.LAST_STEP_VEHICLE_HALTING_NUMBER,
@@ -334,62 +371,86 @@ class TrafficPlant:
                 api.edge.subscribe(edge, edge_vars)
 
     def _read_sensors(self) -> None:
+        """Read subscriptions; keep changed samples for ``sensors()`` (report by exception).
+
+        This runs every step for hundreds of points, so it compares each lane's
+        five values as one tuple and builds samples only for values that changed.
+        """
         api = self._api
         tc = api.constants
         t = self._t
-        out: dict[str, Sample] = {}
+        good = Quality.GOOD
+        latest = self._latest
+        changed: dict[str, Sample] = {}
+
+        def put(key: str, value: Any) -> None:
+            old = latest.get(key)
+            if old is None or old.value != value or type(old.value) is not type(value):
+                latest[key] = changed[key] = Sample(value, good, t)
+
         tls_res = api.trafficlight.getAllSubscriptionResults()
-        for tls_id in self.layouts:
-            seg = point_segment(tls_id)
-            state = tls_res.get(tls_id, {}).get(tc.TL_RED_YELLOW_GREEN_STATE, "")
-            out[f"tls/{seg}/state_actual"] = Sample(state, Quality.GOOD, t)
-            out[f"tls/{seg}/flashing"] = Sample(self._flashing[tls_id], Quality.GOOD, t)
-        if self.config.mode == "micro":
+        for tls_id, state_key, flash_key in self._tls_keys:
+            put(state_key, tls_res.get(tls_id, {}).get(tc.TL_RED_YELLOW_GREEN_STATE, ""))
+            put(flash_key, self._flashing[tls_id])
+        micro = self.config.mode == "micro"
+        if micro:
             e2 = api.lanearea.getAllSubscriptionResults()
             e1 = api.inductionloop.getAllSubscriptionResults()
+            jam, occ, num = (
+                tc.JAM_LENGTH_METERS,
+                tc.LAST_STEP_OCCUPANCY,
+                tc.LAST_STEP_VEHICLE_NUMBER,
+            )
+            mean_speed, passed_var = tc.LAST_STEP_MEAN_SPEED, tc.VAR_LAST_INTERVAL_NUMBER
+            no_e2 = {jam: 0.0, occ: 0.0, num: 0, mean_speed: -1.0}
+            no_e1 = {passed_var: 0}
         else:
             edges = api.edge.getAllSubscriptionResults()
-        for lane, (tls_id, prefix) in self._lane_of.items():
-            det = _det_id(lane)
-            if self.config.mode == "micro":
-                r = e2.get("e2_" + det, {})
-                queue = float(r.get(tc.JAM_LENGTH_METERS, 0.0))
-                occupancy = float(r.get(tc.LAST_STEP_OCCUPANCY, 0.0))
-                vehicles = int(r.get(tc.LAST_STEP_VEHICLE_NUMBER, 0))
-                speed = float(r.get(tc.LAST_STEP_MEAN_SPEED, -1.0))
-                on_loop = set(e1.get("e1_" + det, {}).get(tc.LAST_STEP_VEHICLE_ID_LIST, ()))
-                passed = len(on_loop - self._on_loop.get(lane, set()))
-                self._on_loop[lane] = on_loop
+        max_queue = self.max_queue_m
+        counts = self._counts
+        last_values = self._lane_values
+        for lane, tls_id, e2_id, e1_id, keys, limit, length in self._lane_keys:
+            if micro:
+                r = e2.get(e2_id) or no_e2
+                queue, occupancy, vehicles, speed = r[jam], r[occ], r[num], r[mean_speed]
+                passed = (e1.get(e1_id) or no_e1)[passed_var]
             else:
-                edge = _edge_of(lane)
-                r = edges.get(edge, {})
-                n_lanes = self._lanes_per_edge[edge]
-                limit = self.layouts[tls_id].lane_speeds_mps[lane]
-                vehicles = round(int(r.get(tc.LAST_STEP_VEHICLE_NUMBER, 0)) / n_lanes)
-                speed = float(r.get(tc.LAST_STEP_MEAN_SPEED, -1.0))
-                occupancy = float(r.get(tc.LAST_STEP_OCCUPANCY, 0.0))
-                halting = int(r.get(tc.LAST_STEP_VEHICLE_HALTING_NUMBER, 0)) / n_lanes
-                slow = 0 <= speed < _MESO_SLOW_FRACTION * limit
-                queue = (vehicles if slow else halting) * _JAM_SPACING_M
-                queue = min(queue, self.layouts[tls_id].lane_lengths_m[lane])
+                queue, occupancy, vehicles, speed = self._meso_lane(edges, lane, limit, length)
                 passed = 0  # meso has no stop-line loops; counts stay at 0
-            if speed < 0 or not math.isfinite(speed):
-                speed = self.layouts[tls_id].lane_speeds_mps[lane]
-            count = self._counts.get(lane, 0) + passed
-            self._counts[lane] = count
-            if queue > self.max_queue_m[tls_id]:
-                self.max_queue_m[tls_id] = queue
-            out[f"{prefix}/queue_m"] = Sample(queue, Quality.GOOD, t)
-            out[f"{prefix}/occupancy_pct"] = Sample(
-                min(100.0, max(0.0, occupancy)), Quality.GOOD, t
-            )
-            out[f"{prefix}/vehicles"] = Sample(vehicles, Quality.GOOD, t)
-            out[f"{prefix}/speed_mps"] = Sample(min(speed, 70.0), Quality.GOOD, t)
-            out[f"{prefix}/count"] = Sample(count, Quality.GOOD, t)
-        out["traffic/city/running"] = Sample(api.vehicle.getIDCount(), Quality.GOOD, t)
-        out["traffic/city/arrived"] = Sample(self._arrived, Quality.GOOD, t)
-        out["traffic/city/teleports"] = Sample(self._teleports, Quality.GOOD, t)
-        self._samples = out
+            if not 0.0 <= speed < 70.0:
+                speed = limit if speed < 0 or speed != speed else 70.0
+            if passed:
+                counts[lane] += passed
+            if queue > max_queue[tls_id]:
+                max_queue[tls_id] = queue
+            values = (queue, min(100.0, max(0.0, occupancy)), vehicles, speed, counts[lane])
+            previous = last_values.get(lane)
+            if values == previous:
+                continue
+            last_values[lane] = values
+            for i, key in enumerate(keys):
+                if previous is None or values[i] != previous[i]:
+                    latest[key] = changed[key] = Sample(values[i], good, t)
+        put("traffic/city/running", api.vehicle.getIDCount())
+        put("traffic/city/arrived", self._arrived)
+        put("traffic/city/teleports", self._teleports)
+        self._samples = changed
+
+    def _meso_lane(
+        self, edges: Mapping[str, Any], lane: str, limit: float, length: float
+    ) -> tuple[float, float, int, float]:
+        """Queue (m), occupancy (%), vehicles and mean speed (m/s) of a lane from edge data."""
+        tc = self._api.constants
+        edge = _edge_of(lane)
+        r = edges.get(edge, {})
+        n_lanes = self._lanes_per_edge[edge]
+        vehicles = round(int(r.get(tc.LAST_STEP_VEHICLE_NUMBER, 0)) / n_lanes)
+        speed = float(r.get(tc.LAST_STEP_MEAN_SPEED, -1.0))
+        occupancy = float(r.get(tc.LAST_STEP_OCCUPANCY, 0.0))
+        halting = int(r.get(tc.LAST_STEP_VEHICLE_HALTING_NUMBER, 0)) / n_lanes
+        slow = 0 <= speed < _MESO_SLOW_FRACTION * limit
+        queue = min((vehicles if slow else halting) * _JAM_SPACING_M, length)
+        return queue, occupancy, vehicles, speed
 
     def _write_detectors(self) -> None:
         c = self.config
@@ -405,7 +466,8 @@ class TrafficPlant:
             )
             lines.append(
                 f"  <inductionLoop id={quoteattr('e1_' + det)} lane={quoteattr(lane)} "
-                f'pos="{max(0.1, length - 3.0):.2f}" period="3600" file="NUL" friendlyPos="true"/>'
+                f'pos="{max(0.1, length - 3.0):.2f}" period="{c.step_s:g}" file="NUL" '
+                'friendlyPos="true"/>'
             )
         lines.append("</additional>")
         text = "\n".join(lines) + "\n" if c.mode == "micro" else "<additional/>\n"

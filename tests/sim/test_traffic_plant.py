@@ -58,7 +58,7 @@ def test_red_approach_queues_and_green_approach_flows(grid_net, grid_routes, tmp
     try:
         state = ns_green_ew_red(plant)
         drive(plant, 240, state)
-        s = plant.sensors()
+        s = plant.latest()
         assert s["tls/B1/state_actual"].value == state
         west_queue = max(s[f"tls/B1/det/A1B1_{i}/queue_m"].value for i in (0, 1))
         north_queue = max(s[f"tls/B1/det/B2B1_{i}/queue_m"].value for i in (0, 1))
@@ -78,7 +78,7 @@ def test_loop_counts_each_vehicle_once(grid_net, grid_routes, tmp_path):
     plant.start(0)
     try:
         drive(plant, 900, ns_green_ew_red(plant))
-        north = sum(plant.sensors()[f"tls/B1/det/B2B1_{i}/count"].value for i in (0, 1))
+        north = sum(plant.latest()[f"tls/B1/det/B2B1_{i}/count"].value for i in (0, 1))
     finally:
         plant.close()
     # every car of the north flow that finished crossed B1's stop line exactly once
@@ -95,18 +95,18 @@ def test_watchdog_flashes_when_commands_stop_and_bad_state_is_ignored(
     try:
         state = ns_green_ew_red(plant)
         drive(plant, 10, state)
-        assert plant.sensors()["tls/B1/flashing"].value is False
+        assert plant.latest()["tls/B1/flashing"].value is False
         for t in range(11, 15):
             plant.actuate({"tls/B1/state": "G"})  # wrong length: not a command
             plant.advance(float(t))
-        assert plant.sensors()["tls/B1/state_actual"].value == state
+        assert plant.latest()["tls/B1/state_actual"].value == state
         drive(plant, 3, None)  # nothing at all for a while
-        s = plant.sensors()
+        s = plant.latest()
         assert s["tls/B1/flashing"].value is True
         assert set(s["tls/B1/state_actual"].value) == {"o"}
         plant.actuate({"tls/B1/state": state})  # a valid command ends the flash
         plant.advance(18.0)
-        assert plant.sensors()["tls/B1/flashing"].value is False
+        assert plant.latest()["tls/B1/flashing"].value is False
     finally:
         plant.close()
 
@@ -116,7 +116,7 @@ def test_meso_mode_runs_and_estimates_queues(grid_net, grid_routes, tmp_path):
     plant.start(0)
     try:
         drive(plant, 240, ns_green_ew_red(plant))
-        s = plant.sensors()
+        s = plant.latest()
         assert s["traffic/city/running"].value > 0
         west = max(s[f"tls/B1/det/A1B1_{i}/queue_m"].value for i in (0, 1))
         north = max(s[f"tls/B1/det/B2B1_{i}/queue_m"].value for i in (0, 1))
@@ -133,7 +133,7 @@ def test_traci_backend_matches_libsumo(grid_net, grid_routes, tmp_path, backend)
         plant.start(0)
         try:
             drive(plant, 120, ns_green_ew_red(plant))
-            results.append({k: v.value for k, v in plant.sensors().items()})
+            results.append({k: v.value for k, v in plant.latest().items()})
         finally:
             plant.close()
     assert results[0] == results[1]

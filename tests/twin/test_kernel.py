@@ -203,3 +203,29 @@ def test_point_declarations_must_agree():
 def test_negative_duration_is_refused():
     with pytest.raises(ValueError, match="positive"):
         Kernel().run(-5)
+
+
+def test_report_by_exception_stays_fresh_while_the_plant_steps():
+    class QuietTank(Tank):
+        """Publishes its level only when it changes (it never does after the start)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.sent = False
+
+        def advance(self, t: float) -> None:
+            self.t = t
+
+        def sensors(self):
+            if self.sent:
+                return {}
+            self.sent = True
+            return {"tank/T1/level_m": Sample(2.0, Quality.GOOD, self.t)}
+
+    kernel = Kernel()
+    ctl = LevelController()
+    kernel.add_plant(QuietTank())
+    kernel.add_controller(ctl)
+    kernel.run(30)
+    assert all(s.quality is Quality.GOOD and s.value == 2.0 for _, s in ctl.seen)
+    assert ctl.seen[-1][1].source_time == 30.0  # confirmed by the plant's last step
