@@ -266,6 +266,7 @@ def run_scenario(
                 lateral_resolution_m=traffic.lateral_resolution_m,
                 backend=traffic.backend,
                 gui=traffic.gui,
+                remote=traffic.remote,
                 detector_length_m=traffic.detector_length_m,
             ),
             layouts,

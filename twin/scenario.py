@@ -93,6 +93,11 @@ class TrafficConfig(_Strict):
     mode: Literal["micro", "meso"] = "micro"
     backend: Literal["libsumo", "traci"] = "libsumo"
     gui: bool = False
+    remote: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9.\-]+:\d{1,5}$",
+        description="host:port of a listening SUMO (needs backend traci)",
+    )
     step_s: float = Field(1.0, gt=0, le=5, description="SUMO step length, s")
     lateral_resolution_m: float | None = Field(
         0.8, gt=0, le=3.5, description="sublane width, m; null turns the sublane model off"

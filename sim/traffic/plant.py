@@ -65,6 +65,9 @@ class TrafficPlantConfig:
         lateral_resolution_m: sublane width (m); None = no sublane model.
         backend: 'libsumo' (fast, one per process) or 'traci' (GUI or remote SUMO).
         gui: run sumo-gui (needs backend 'traci' and a display).
+        remote: ``host:port`` of a SUMO already listening (``sumo --remote-port``),
+            driven over TraCI; it is reloaded with this run's files, so it must
+            see the same paths. None starts SUMO here.
         detector_length_m: lane-area detector length (m), clipped to the lane.
         watchdog_s: seconds without a valid command before a junction flashes.
         time_to_teleport_s: SUMO's grid-lock resolution (s); <= 0 disables teleports.
@@ -81,6 +84,7 @@ class TrafficPlantConfig:
     lateral_resolution_m: float | None = 0.8
     backend: str = "libsumo"
     gui: bool = False
+    remote: str | None = None
     detector_length_m: float = 150.0
     watchdog_s: float = 5.0
     time_to_teleport_s: float = 300.0
@@ -99,6 +103,10 @@ class TrafficPlant:
             raise ValueError(f"backend must be 'libsumo' or 'traci', not {config.backend!r}")
         if config.gui and config.backend != "traci":
             raise ValueError("the SUMO GUI needs backend 'traci' (libsumo has no GUI)")
+        if config.remote is not None:
+            if config.backend != "traci":
+                raise ValueError("a remote SUMO needs backend 'traci' (libsumo runs in-process)")
+            _host_port(config.remote)
         self.config = config
         self.step_s = float(config.step_s)
         self.layouts = dict(sorted(layouts.items()))
@@ -267,7 +275,12 @@ class TrafficPlant:
         else:
             import traci as api
         self._api = api
-        api.start(cmd)
+        if self.config.remote is None:
+            api.start(cmd)
+        else:
+            host, port = _host_port(self.config.remote)
+            api.init(port=port, host=host, label=f"remote:{self.config.remote}")
+            api.load(cmd[1:])  # the remote SUMO reloads with this run's network and demand
         # A cabinet powers up flashing amber and leaves flash on its first valid command;
         # SUMO's own program never shows a light.
         for tls_id, layout in self.layouts.items():
@@ -480,6 +493,14 @@ class TrafficPlant:
             f'excludeEmpty="true"/>\n</additional>\n',
             encoding="utf-8",
         )
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    """('host', port) from 'host:port', or ValueError with an example."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"remote SUMO address {address!r}: write host:port, e.g. localhost:8813")
+    return host, int(port)
 
 
 def _edge_of(lane: str) -> str:

@@ -144,3 +144,48 @@ def test_bad_configuration_is_refused(grid_net, grid_routes, tmp_path):
         make_plant(grid_net, grid_routes, tmp_path, mode="mezo")
     with pytest.raises(ValueError, match="traci"):
         make_plant(grid_net, grid_routes, tmp_path, gui=True)
+
+
+def test_remote_sumo_over_traci_matches_libsumo(grid_net, grid_routes, tmp_path):
+    import socket
+    import subprocess
+
+    import sumo
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            str(Path(sumo.SUMO_HOME) / "bin" / "sumo"),
+            "-n",
+            str(grid_net),
+            "--remote-port",
+            str(port),
+            "--no-step-log",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        results = []
+        for name, extra in (
+            ("local", {}),
+            ("remote", {"backend": "traci", "remote": f"127.0.0.1:{port}"}),
+        ):
+            plant = make_plant(grid_net, grid_routes, tmp_path / name, duration_s=120, **extra)
+            plant.start(0)
+            try:
+                drive(plant, 120, ns_green_ew_red(plant))
+                results.append({k: v.value for k, v in plant.latest().items()})
+            finally:
+                plant.close()
+        assert results[0] == results[1]
+    finally:
+        server.wait(timeout=30)
+
+
+@pytest.mark.parametrize("address", ["localhost", "host:", ":8813", "h:99999"])
+def test_bad_remote_address(grid_net, grid_routes, tmp_path, address):
+    with pytest.raises(ValueError, match="host:port"):
+        make_plant(grid_net, grid_routes, tmp_path, backend="traci", remote=address)
