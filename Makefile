@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 ## Run Đông Hà's morning peak (06:30-09:00) with fixed-time signals; prints KPIs.
 demo: $(STAMP)
-	$(VENV)/bin/twin run scenarios/dongha_morning_peak.yaml --out runs/demo
+	$(VENV)/bin/twin run scenarios/dongha_morning_peak.yaml
 
 ## Install and run the test suite (includes ruff and the import-rule check).
 test: $(STAMP)

@@ -10,6 +10,7 @@ The run folder holds everything needed to repeat and audit the run:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import subprocess
@@ -41,7 +42,7 @@ from twin.kernel import Kernel, ScheduledAction
 from twin.monitors import ConflictMonitorBank
 from twin.recorder import Recorder
 from twin.rng import RngRegistry
-from twin.scenario import Scenario, SignalControllerConfig
+from twin.scenario import Scenario, SignalControllerConfig, scenario_paths
 
 __all__ = ["RunResult", "run_scenario", "signal_ids"]
 
@@ -140,6 +141,15 @@ def _versions() -> dict[str, str]:
     return found
 
 
+def _input_digests(scenario: Scenario) -> dict[str, dict[str, str]]:
+    """SHA-256 of every data file the scenario names, so a repeat can prove it used the same."""
+    found: dict[str, dict[str, str]] = {}
+    for key, path in scenario_paths(scenario):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+        found[key] = {"path": str(path), "sha256": digest}
+    return found
+
+
 def _git_revision(folder: Path) -> dict[str, Any]:
     try:
         rev = subprocess.run(
@@ -220,6 +230,7 @@ def run_scenario(
         "git": _git_revision(Path(__file__).resolve().parent),
         "platform": platform.platform(),
         "derived_seeds": {},
+        "inputs": _input_digests(scenario),
         "timings_s": {},
     }
     traffic = scenario.plants.traffic

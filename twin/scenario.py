@@ -31,6 +31,7 @@ __all__ = [
     "ScenarioError",
     "load_scenario",
     "parse_duration",
+    "scenario_paths",
 ]
 
 CITY_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -418,6 +419,11 @@ def load_scenario(path: Path | str, overrides: dict[str, Any] | None = None) -> 
     if missing:
         raise ScenarioError(missing)
     return scenario
+
+
+def scenario_paths(scenario: Scenario) -> list[tuple[str, Path]]:
+    """(dotted key, path) of every data file a scenario names, in schema order."""
+    return _paths(scenario)
 
 
 def _paths(model: BaseModel, prefix: str = "") -> list[tuple[str, Path]]:

@@ -60,6 +60,9 @@ _COUNTER_NAMES = (
 )
 
 
+_NO_REQUEST = object()  # equal to no request, valid or not
+
+
 class TimeWentBackwardsError(ValueError):
     """``now`` is earlier than the previous call's ``now``."""
 
@@ -85,6 +88,10 @@ class SafetyLayer:
         self._hold_red_until: float | None = None
         self._forced_flash = False
         self._counters = dict.fromkeys(_COUNTER_NAMES, 0)
+        # The last request whose answer was steady (shown == request, nothing timing):
+        # repeating it cannot change anything, so it is answered without the per-link pass.
+        self._steady_request: object = _NO_REQUEST
+        self._steady_shown = ""
 
     # ------------------------------------------------------------------ API
 
@@ -146,6 +153,8 @@ class SafetyLayer:
             )
         c["calls"] += 1
         self._last_now = now
+        if requested == self._steady_request and not self._forced_flash:
+            return self._steady_shown
         if not self._valid_request(requested):
             c["faults"] += 1
             return self._enter_flash()
@@ -156,7 +165,12 @@ class SafetyLayer:
             return self._enter_flash()
         if self._shown[0] == "o":
             self._leave_flash(now)
-        return self._step(now, requested)
+        shown = self._step(now, requested)
+        if shown == requested.replace("y", "r"):
+            self._steady_request, self._steady_shown = requested, shown
+        else:
+            self._steady_request = _NO_REQUEST
+        return shown
 
     # -------------------------------------------------------------- internals
 
@@ -169,6 +183,7 @@ class SafetyLayer:
 
     def _enter_flash(self) -> str:
         n = self.spec.n_links
+        self._steady_request = _NO_REQUEST
         self._shown = ["o"] * n
         self._since = [None] * n
         self._hold_red_until = None
@@ -292,6 +307,7 @@ class SafetyLayer:
                     )
         self._shown = shown
         self._since = since
+        self._steady_request = _NO_REQUEST
         self._last_now = last_now
         self._hold_red_until = hold
         self._forced_flash = forced

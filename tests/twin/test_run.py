@@ -59,6 +59,11 @@ def test_run_folder_holds_everything_needed(faulted_run):
     assert set(manifest["derived_seeds"]) == {"demand", "sumo"}
     assert manifest["versions"]["eclipse-sumo"].startswith("1.")
     assert "revision" in manifest["git"]
+    net = manifest["inputs"]["plants.traffic.network"]
+    assert len(net["sha256"]) == 64 and net["path"].endswith("dongha.net.xml")
+    # the scenario as run is itself a valid scenario: a run can be repeated from its folder
+    again = load_scenario(run_dir / "scenario.json")
+    assert again.seed == 11 and again.duration == 420 and len(again.events) == 2
 
 
 def test_kpis_cover_classes_junctions_and_interlocks(faulted_run):
