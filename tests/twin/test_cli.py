@@ -78,3 +78,13 @@ def test_short_run_prints_kpis_and_draws_the_report(tmp_path):
     assert "mean delay" in result.stdout and "interlock_violations" in result.stdout
     assert (out / "report.png").stat().st_size > 50_000
     assert '"interlock_violations": 0' in result.stdout
+
+
+def test_network_build_reproduces_the_committed_network(tmp_path):
+    from sim.traffic.netbuild import nets_equal
+
+    result = twin("network", "build", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    committed = REPO / "scenarios" / "dongha" / "net" / "dongha.net.xml"
+    assert nets_equal(tmp_path / "dongha.net.xml", committed)
+    assert "tls_count" in result.stdout and "network written" in result.stdout
