@@ -68,7 +68,7 @@ def run(
     """Run a scenario; write the run folder and print the KPI table."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from twin.run import run_scenario
+    from twin.run import RunFailedError, run_scenario
 
     overrides: dict[str, Any] = {}
     if duration is not None:
@@ -102,21 +102,30 @@ def run(
 
         try:
             result = run_scenario(scenario, out, scenario_file=scenario_file, progress=progress)
-        except (FileNotFoundError, FileExistsError, ValueError) as err:
-            raise _bad_input([f"{scenario_file}: {err}"]) from None
-        except Exception as err:
+        except RunFailedError as err:
             _err.print(
-                f"[red]run failed:[/red] {type(err).__name__}: {err}\n"
-                f"recorded data and events are kept in {out}",
+                f"[red]run failed:[/red] {err}\n"
+                f"recorded data, events and the manifest are kept in {err.run_dir}",
                 markup=True,
             )
             raise typer.Exit(code=1) from None
+        except (FileNotFoundError, FileExistsError, ValueError) as err:
+            # raised while setting the run up (demand, network, signals): bad input data
+            raise _bad_input([f"{scenario_file}: {err}"]) from None
     if report and scenario.outputs.report and scenario.plants.traffic is not None:
         from viz.report import make_report
 
         make_report(result.run_dir)
     _print_kpis(result.kpis)
     _out.print(f"run folder: {result.run_dir}  ({result.wall_s:.0f} s wall)")
+    violations = result.kpis.get("interlock_violations", 0)
+    if violations:
+        _err.print(
+            f"[red]interlock violations: {violations}[/red] — the signals showed unsafe states; "
+            f"see 'interlock_violation' in {result.run_dir / 'events.jsonl'}",
+            markup=True,
+        )
+        raise typer.Exit(code=1)
 
 
 def _print_kpis(kpis: dict[str, Any]) -> None:

@@ -91,6 +91,7 @@ class Kernel:
         self._inputs: dict[str, list[str]] = {}
         self._outputs: dict[str, set[str]] = {}
         self._actuator_owner: dict[str, PlantModel] = {}
+        self._output_owner: dict[str, str] = {}
         self._pending: dict[str, dict[str, Any]] = {}
         self._failed: set[str] = set()
         self._actions: list[ScheduledAction] = []
@@ -117,11 +118,18 @@ class Kernel:
         inputs: list[str] = []
         outputs: set[str] = set()
         for spec in controller.points():
+            if spec.direction is Direction.OUTPUT and spec.name in self._output_owner:
+                raise ValueError(
+                    f"controllers {self._output_owner[spec.name]!r} and {controller.name!r} both "
+                    f"write {spec.name}; an actuator point has exactly one controller"
+                )
             self.image.declare(spec, controller.name)
             if spec.direction is Direction.INPUT:
                 inputs.append(spec.name)
             else:
                 outputs.add(spec.name)
+        for name in outputs:
+            self._output_owner[name] = controller.name
         self._inputs[controller.name] = inputs
         self._outputs[controller.name] = outputs
         self._controllers.append(controller)
@@ -209,7 +217,9 @@ class Kernel:
 
     def _recorder_process(self, recorder: Recorder, t_end: float):
         while self.env.now <= t_end + 1e-9:
-            recorder.snapshot(self.env.now, self.image.latest())
+            now = self.env.now
+            # what a reader sees now: quality aged and forced faults applied
+            recorder.snapshot(now, self.image.read_many(self.image.names(), now))
             yield _PriorityTimeout(self.env, recorder.period_s, _LATE)
 
     def _log_rejections(self) -> None:
@@ -239,7 +249,10 @@ class Kernel:
             for plant in self._plants:
                 self.env.process(self._plant_process(plant, t_end))
             for action in sorted(self._actions, key=lambda a: a.at_s):
-                if action.at_s <= t_end:
+                if action.at_s <= self.t0:  # due at the start: before the first scan
+                    self.log.emit(self.t0, action.kind, **dict(action.details))
+                    action.action(self)
+                elif action.at_s <= t_end:
                     self.env.process(self._action_process(action))
             for controller in self._controllers:
                 self.env.process(self._controller_process(controller, t_end))

@@ -13,6 +13,7 @@ from typing import Any
 
 from controllers.io import Direction, PointSpec, Quality, Sample, ValueType
 from controllers.signals import ConflictMonitor, IntersectionSpec
+from twin.eventlog import EventLog
 
 __all__ = ["ConflictMonitorBank"]
 
@@ -22,11 +23,25 @@ class ConflictMonitorBank:
 
     name = "monitor/conflicts"
 
-    def __init__(self, specs: Iterable[IntersectionSpec], period_s: float) -> None:
+    def __init__(
+        self, specs: Iterable[IntersectionSpec], period_s: float, events: EventLog | None = None
+    ) -> None:
         self.monitors = {spec.tls_id: ConflictMonitor(spec) for spec in specs}
         self.scan_period_s = period_s
         self._points = {tls: f"tls/{tls}/state_actual" for tls in self.monitors}
         self._last = dict.fromkeys(self.monitors, "")
+        self.blind_scans = dict.fromkeys(self.monitors, 0)
+        self._blind_now = dict.fromkeys(self.monitors, False)
+        self._events = events
+
+    @property
+    def blind(self) -> int:
+        """Scans, all junctions, where the shown state could not be read (not GOOD)."""
+        return sum(self.blind_scans.values())
+
+    def violation_log(self) -> list[str]:
+        """Descriptions of the violations seen (each monitor keeps its first 1000)."""
+        return [line for m in self.monitors.values() for line in m.log]
 
     @property
     def violations(self) -> int:
@@ -44,11 +59,26 @@ class ConflictMonitorBank:
         for tls, point in self._points.items():
             sample = inputs[point]
             state = sample.value
+            if sample.quality is not Quality.GOOD or not state:
+                self.blind_scans[tls] += 1  # the read-back is missing: nothing can be judged
+                if not self._blind_now[tls]:
+                    self._blind_now[tls] = True
+                    self._emit(now, "monitor_blind", junction=tls, quality=sample.quality.name)
+                continue
+            if self._blind_now[tls]:
+                self._blind_now[tls] = False
+                self._emit(now, "monitor_sight_restored", junction=tls)
             # an unchanged state has no transition to judge: skip it (hot path)
-            if sample.quality is Quality.GOOD and state and state != self._last[tls]:
-                self.monitors[tls].check(now, state)
+            if state != self._last[tls]:
+                found = self.monitors[tls].check(now, state)
                 self._last[tls] = state
+                if found:
+                    self._emit(now, "interlock_violation", junction=tls, violations=found)
         return {}
+
+    def _emit(self, now: float, kind: str, **fields: Any) -> None:
+        if self._events is not None:
+            self._events.emit(now, kind, **fields)
 
     def snapshot(self) -> dict[str, Any]:
         return {"violations": self.violations_by_junction()}

@@ -4,7 +4,8 @@ Every ``period_s`` the recorder takes the latest sample of every point of the
 process image and appends it in long form: ``time_s`` (float64, s),
 ``point`` (dictionary-encoded text), ``value`` (float64; NaN for text or
 missing values), ``text`` (the value of text points, else null) and
-``quality`` (int8: 0 good, 1 uncertain, 2 bad). Rows are flushed every
+``quality`` (int8: 0 good, 1 uncertain, 2 bad, as a reader saw it then: aged
+and with forced faults) and ``source_time_s`` (the sample's timestamp). Rows are flushed every
 ``flush_every`` records, so a run that fails keeps what it recorded.
 Query it with DuckDB or pyarrow: ``SELECT * FROM 'points.parquet' WHERE point LIKE 'tls/%'``.
 """
@@ -30,6 +31,7 @@ _SCHEMA = pa.schema(
         ("value", pa.float64()),
         ("text", pa.string()),
         ("quality", pa.int8()),
+        ("source_time_s", pa.float64()),
     ]
 )
 
@@ -63,6 +65,7 @@ class Recorder:
             rows["time_s"].append(now)
             rows["point"].append(name)
             rows["quality"].append(int(sample.quality))
+            rows["source_time_s"].append(float(sample.source_time))
             if isinstance(value, str):
                 rows["value"].append(math.nan)
                 rows["text"].append(value)
@@ -84,6 +87,7 @@ class Recorder:
                 "value": np.asarray(self._rows["value"], dtype=np.float64),
                 "text": pa.array(self._rows["text"], type=pa.string()),
                 "quality": np.asarray(self._rows["quality"], dtype=np.int8),
+                "source_time_s": np.asarray(self._rows["source_time_s"], dtype=np.float64),
             },
             schema=_SCHEMA,
         )

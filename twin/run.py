@@ -16,6 +16,7 @@ import platform
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from fnmatch import fnmatch
@@ -44,7 +45,7 @@ from twin.recorder import Recorder
 from twin.rng import RngRegistry
 from twin.scenario import Scenario, SignalControllerConfig, scenario_paths
 
-__all__ = ["RunResult", "run_scenario", "signal_ids"]
+__all__ = ["RunFailedError", "RunResult", "run_scenario", "signal_ids"]
 
 _PACKAGES = (
     "dongha-twin",
@@ -57,6 +58,14 @@ _PACKAGES = (
     "sumolib",
     "matplotlib",
 )
+
+
+class RunFailedError(RuntimeError):
+    """The run stopped with an error; its folder keeps what was recorded up to then."""
+
+    def __init__(self, message: str, run_dir: Path) -> None:
+        super().__init__(message)
+        self.run_dir = run_dir
 
 
 @dataclass
@@ -191,6 +200,14 @@ def _schedule_events(kernel: Kernel, scenario: Scenario) -> None:
             target = event.controller
 
             def fail(k: Kernel, target: str = target) -> None:
+                if target.startswith("monitor/"):
+                    k.log.emit(
+                        k.env.now,
+                        "event_refused",
+                        controller=target,
+                        reason="the conflict monitor is not a controller; it cannot fail",
+                    )
+                    return
                 if target not in {c.name for c in k.controllers}:
                     k.log.emit(k.env.now, "event_matched_nothing", controller=target)
                 k.fail_controller(target, "scenario event controller_fail")
@@ -285,12 +302,19 @@ def run_scenario(
         kernel.add_plant(plant)
         classes = vehicle_classes([demand.vtypes_file])
         signals_cfg = scenario.controllers.signals
-        if signals_cfg is not None:
+        if signals_cfg is None:
+            log.emit(
+                0.0,
+                "signals_uncontrolled",
+                junctions=len(layouts),
+                note="no signal controllers: every signalised junction flashes amber",
+            )
+        else:
             flows, peak_start = _peak_hour_flows(demand, scenario.duration, traffic.network)
             controllers, specs, plans = build_signal_controllers(layouts, flows, signals_cfg)
             for controller in controllers:
                 kernel.add_controller(controller)
-            monitor = ConflictMonitorBank(specs.values(), traffic.step_s)
+            monitor = ConflictMonitorBank(specs.values(), traffic.step_s, events=log)
             kernel.add_controller(monitor)
             (run_dir / "signal_plans.json").write_text(
                 json.dumps(
@@ -312,7 +336,7 @@ def run_scenario(
             series = generate_climate(
                 scenario.start, scenario.duration + 3600.0, rng=rng.stream("weather")
             )
-        kernel.add_plant(WeatherPlant(series, step_s=weather.step_s))
+        kernel.add_plant(WeatherPlant(series, step_s=weather.step_s, run_start=scenario.start))
     _schedule_events(kernel, scenario)
 
     error: BaseException | None = None
@@ -327,7 +351,10 @@ def run_scenario(
 
     kpis: dict[str, Any] = {}
     if plant is not None and (run_dir / "tripinfo.xml").exists():
-        kpis.update(trip_kpis(run_dir / "tripinfo.xml", classes))
+        try:
+            kpis.update(trip_kpis(run_dir / "tripinfo.xml", classes))
+        except ET.ParseError as err:  # SUMO died mid-write: keep the rest of the outputs
+            kpis["tripinfo_error"] = f"tripinfo.xml is incomplete ({err})"
         kpis["teleports"] = plant.teleports
         kpis["max_queue_m"] = {
             point_segment(k): round(v, 1) for k, v in sorted(plant.max_queue_m.items())
@@ -335,6 +362,7 @@ def run_scenario(
         kpis["signalised_junctions"] = len(plant.layouts)
         kpis["oversaturated_junctions"] = sorted(k for k, p in plans.items() if p.oversaturated)
     kpis["interlock_violations"] = monitor.violations if monitor is not None else 0
+    kpis["monitor_blind_scans"] = monitor.blind if monitor is not None else 0
     kpis["controller_errors"] = sum(stats.controller_errors.values())
     kpis["rejected_values"] = len(kernel.image.rejections)
     steps = stats.plant_steps.get("traffic", 0)
@@ -355,5 +383,7 @@ def run_scenario(
         json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8"
     )
     if error is not None:
+        if isinstance(error, Exception):
+            raise RunFailedError(f"{type(error).__name__}: {error}", run_dir) from error
         raise error
     return RunResult(run_dir, kpis, wall)

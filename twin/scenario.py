@@ -23,7 +23,14 @@ from typing import Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "CITY_TZ",
@@ -130,13 +137,23 @@ class SignalControllerConfig(_Strict):
     """Signal controllers at every signalised junction of the network."""
 
     kind: Literal["fixed_time"] = "fixed_time"
-    scan_period_s: float = Field(1.0, gt=0, le=10)
+    scan_period_s: float = Field(
+        1.0, gt=0, le=2.5, description="s; at most half the cabinet watchdog (5 s)"
+    )
     min_green_s: float = Field(7.0, ge=3, le=60)
     amber_s: float = Field(3.0, ge=2, le=6)
-    all_red_s: float = Field(2.0, ge=0, le=6)
+    all_red_s: float = Field(2.0, gt=0, le=6)
     saturation_pcu_h_per_lane: float = Field(1800.0, ge=600, le=2500)
     min_cycle_s: float = Field(40.0, ge=20, le=240)
     max_cycle_s: float = Field(120.0, ge=30, le=300)
+
+    @model_validator(mode="after")
+    def _cycle_bounds(self) -> SignalControllerConfig:
+        if self.min_cycle_s > self.max_cycle_s:
+            raise ValueError(
+                f"min_cycle_s ({self.min_cycle_s:g}) is above max_cycle_s ({self.max_cycle_s:g})"
+            )
+        return self
 
 
 class ControllersConfig(_Strict):
@@ -172,15 +189,8 @@ class ControllerFailEvent(_EventBase):
     controller: str
 
 
-class RoadEvent(_EventBase):
-    """Close or reopen road edges in the traffic plant (by SUMO edge id)."""
-
-    kind: Literal["close_road", "open_road"]
-    edges: list[str] = Field(min_length=1)
-
-
 Event = Annotated[
-    Union[SensorFaultEvent, SensorRestoreEvent, ControllerFailEvent, RoadEvent],  # noqa: UP007
+    Union[SensorFaultEvent, SensorRestoreEvent, ControllerFailEvent],  # noqa: UP007
     Field(discriminator="kind"),
 ]
 

@@ -104,6 +104,8 @@ class FixedTimeController:
             starts at ``offset_s + k * cycle_s``.
         scan_period_s: seconds between scans (> 0).
         flash_command: declare the optional INPUT ``tls/{id}/cmd/flash``.
+        cabinet_status: declare the INPUT ``tls/{id}/flashing``, the cabinet's
+            own flash status (its watchdog flashes when commands stop arriving).
 
     Points:
         OUTPUT ``tls/{id}/state`` (str over ``GgyroO``): the safe state shown.
@@ -111,6 +113,12 @@ class FixedTimeController:
         forces flashing amber for that scan; ``False``, or a missing, stale,
         bad or malformed sample, is "no command" (normal operation). A bad
         command never triggers flash; it is counted in ``bad_commands``.
+        INPUT ``tls/{id}/flashing`` (bool, optional): a GOOD ``True`` means the
+        cabinet is flashing on its own (watchdog). The controller then shows
+        flash too, and when the cabinet stops flashing it restarts through the
+        all-red start-up, so the cabinet never goes from flash straight to a
+        green its controller believed was already running. Missing or bad =
+        no information (normal operation).
     """
 
     def __init__(
@@ -121,6 +129,7 @@ class FixedTimeController:
         offset_s: float = 0.0,
         scan_period_s: float = 1.0,
         flash_command: bool = True,
+        cabinet_status: bool = True,
     ) -> None:
         check_plan(spec, plan)
         if not math.isfinite(offset_s):
@@ -153,14 +162,30 @@ class FixedTimeController:
                 description="True forces flashing amber; missing or bad = no command",
             )
 
+        self.cabinet_point: PointSpec | None = None
+        if cabinet_status:
+            self.cabinet_point = PointSpec(
+                f"tls/{spec.tls_id}/flashing",
+                Direction.INPUT,
+                "",
+                ValueType.BOOL,
+                description="the cabinet is flashing amber on its own (watchdog)",
+            )
+
     def points(self) -> Sequence[PointSpec]:
-        """The output state point, and the flash command input if declared."""
-        if self.flash_point is None:
-            return (self.state_point,)
-        return (self.state_point, self.flash_point)
+        """The output state point, and the flash command and cabinet status inputs if declared."""
+        extra = [p for p in (self.flash_point, self.cabinet_point) if p is not None]
+        return (self.state_point, *extra)
 
     def _flash_commanded(self, now: float, inputs: Mapping[str, Sample]) -> bool:
-        point = self.flash_point
+        return self._true_input(self.flash_point, now, inputs) or self._true_input(
+            self.cabinet_point, now, inputs
+        )
+
+    def _true_input(
+        self, point: PointSpec | None, now: float, inputs: Mapping[str, Sample]
+    ) -> bool:
+        """True only for a GOOD sample holding True; anything else is "no command"."""
         if point is None:
             return False
         sample = inputs.get(point.name)

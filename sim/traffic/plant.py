@@ -25,7 +25,10 @@ lane). SUMO's mesoscopic model has no lane-area detectors, so in meso mode
 the same points come from edge variables shared among the edge's controlled
 lanes: vehicles per lane, mean speed, and a queue estimate (all vehicles × 7.5 m
 when the edge runs below 30 % of its limit, else halting vehicles × 7.5 m); no
-stop-line counts. That is coarser; say so when comparing.
+stop-line counts (no ``count`` points). That is coarser; say so when comparing.
+
+A detector (or signal read-back) that gives no reading publishes BAD samples
+with no value, never invented zeros.
 """
 
 from __future__ import annotations
@@ -117,7 +120,7 @@ class TrafficPlant:
         self._shown: dict[str, str] = {}
         self._flashing: dict[str, bool] = dict.fromkeys(self.layouts, False)
         self._latest: dict[str, Sample] = {}
-        self._lane_values: dict[str, tuple[float, float, int, float, int]] = {}
+        self._lane_values: dict[str, tuple[Any, ...]] = {}
         self._arrived = 0
         self._teleports = 0
         self.max_queue_m: dict[str, float] = dict.fromkeys(self.layouts, 0.0)
@@ -140,13 +143,15 @@ class TrafficPlant:
             )
             for tls_id in self.layouts
         ]
+        # meso has no stop-line loops: its lanes have no count point
+        self._lane_points = _LANE_POINTS if config.mode == "micro" else _LANE_POINTS[:4]
         self._lane_keys = [
             (
                 lane,
                 tls_id,
                 "e2_" + _det_id(lane),
                 "e1_" + _det_id(lane),
-                tuple(f"{prefix}/{what}" for what in _LANE_POINTS),
+                tuple(f"{prefix}/{what}" for what in self._lane_points),
                 self.layouts[tls_id].lane_speeds_mps[lane],
                 self.layouts[tls_id].lane_lengths_m[lane],
             )
@@ -197,8 +202,11 @@ class TrafficPlant:
                 PointSpec(f"{prefix}/occupancy_pct", Direction.INPUT, "%", low=0, high=100, **age),
                 PointSpec(f"{prefix}/vehicles", Direction.INPUT, "1", ValueType.INT, low=0, **age),
                 PointSpec(f"{prefix}/speed_mps", Direction.INPUT, "m/s", low=0, high=70, **age),
-                PointSpec(f"{prefix}/count", Direction.INPUT, "1", ValueType.INT, low=0, **age),
             ]
+            if "count" in self._lane_points:
+                specs.append(
+                    PointSpec(f"{prefix}/count", Direction.INPUT, "1", ValueType.INT, low=0, **age)
+                )
         specs += [
             PointSpec("traffic/city/running", Direction.INPUT, "1", ValueType.INT, low=0, **age),
             PointSpec("traffic/city/arrived", Direction.INPUT, "1", ValueType.INT, low=0, **age),
@@ -397,13 +405,15 @@ class TrafficPlant:
         changed: dict[str, Sample] = {}
 
         def put(key: str, value: Any) -> None:
+            """Publish ``value`` if it changed; None (no reading) publishes a BAD sample."""
             old = latest.get(key)
             if old is None or old.value != value or type(old.value) is not type(value):
-                latest[key] = changed[key] = Sample(value, good, t)
+                quality = good if value is not None else Quality.BAD
+                latest[key] = changed[key] = Sample(value, quality, t)
 
         tls_res = api.trafficlight.getAllSubscriptionResults()
         for tls_id, state_key, flash_key in self._tls_keys:
-            put(state_key, tls_res.get(tls_id, {}).get(tc.TL_RED_YELLOW_GREEN_STATE, ""))
+            put(state_key, tls_res.get(tls_id, {}).get(tc.TL_RED_YELLOW_GREEN_STATE))
             put(flash_key, self._flashing[tls_id])
         micro = self.config.mode == "micro"
         if micro:
@@ -415,35 +425,37 @@ class TrafficPlant:
                 tc.LAST_STEP_VEHICLE_NUMBER,
             )
             mean_speed, passed_var = tc.LAST_STEP_MEAN_SPEED, tc.VAR_LAST_INTERVAL_NUMBER
-            no_e2 = {jam: 0.0, occ: 0.0, num: 0, mean_speed: -1.0}
-            no_e1 = {passed_var: 0}
         else:
             edges = api.edge.getAllSubscriptionResults()
         max_queue = self.max_queue_m
         counts = self._counts
         last_values = self._lane_values
         for lane, tls_id, e2_id, e1_id, keys, limit, length in self._lane_keys:
+            values: tuple[Any, ...]
             if micro:
-                r = e2.get(e2_id) or no_e2
-                queue, occupancy, vehicles, speed = r[jam], r[occ], r[num], r[mean_speed]
-                passed = (e1.get(e1_id) or no_e1)[passed_var]
-            else:
+                r, loop = e2.get(e2_id), e1.get(e1_id)
+                if not r or not loop:  # the detector gave no reading: its points go BAD
+                    values = (None,) * len(keys)
+                else:
+                    queue, occupancy, vehicles = r[jam], r[occ], r[num]
+                    speed = _plausible_speed(r[mean_speed], limit)
+                    counts[lane] += loop[passed_var]
+                    occupancy = min(100.0, max(0.0, occupancy))
+                    values = (queue, occupancy, vehicles, speed, counts[lane])
+            else:  # meso: no stop-line loops, so no counts
                 queue, occupancy, vehicles, speed = self._meso_lane(edges, lane, limit, length)
-                passed = 0  # meso has no stop-line loops; counts stay at 0
-            if not 0.0 <= speed < 70.0:
-                speed = limit if speed < 0 or speed != speed else 70.0
-            if passed:
-                counts[lane] += passed
-            if queue > max_queue[tls_id]:
-                max_queue[tls_id] = queue
-            values = (queue, min(100.0, max(0.0, occupancy)), vehicles, speed, counts[lane])
+                values = (queue, occupancy, vehicles, _plausible_speed(speed, limit))
+            if values[0] is not None and values[0] > max_queue[tls_id]:
+                max_queue[tls_id] = values[0]
             previous = last_values.get(lane)
             if values == previous:
                 continue
             last_values[lane] = values
             for i, key in enumerate(keys):
                 if previous is None or values[i] != previous[i]:
-                    latest[key] = changed[key] = Sample(values[i], good, t)
+                    value = values[i]
+                    quality = good if value is not None else Quality.BAD
+                    latest[key] = changed[key] = Sample(value, quality, t)
         put("traffic/city/running", api.vehicle.getIDCount())
         put("traffic/city/arrived", self._arrived)
         put("traffic/city/teleports", self._teleports)
@@ -493,6 +505,13 @@ class TrafficPlant:
             f'excludeEmpty="true"/>\n</additional>\n',
             encoding="utf-8",
         )
+
+
+def _plausible_speed(speed: float, limit: float) -> float:
+    """A detector's mean speed (m/s): the lane limit when empty (SUMO gives -1), at most 70."""
+    if 0.0 <= speed < 70.0:
+        return speed
+    return limit if speed < 0 or speed != speed else 70.0
 
 
 def _host_port(address: str) -> tuple[str, int]:

@@ -21,6 +21,7 @@ from controllers.signals import (
 
 STATE = "tls/J1/state"
 FLASH = "tls/J1/cmd/flash"
+CABINET = "tls/J1/flashing"
 
 
 def spec4() -> IntersectionSpec:
@@ -67,7 +68,8 @@ def test_implements_the_controller_protocol_and_declares_points() -> None:
     assert points[STATE].value_type is ValueType.STR and points[STATE].choices == "GgyroO"
     assert points[FLASH].direction is Direction.INPUT
     assert points[FLASH].value_type is ValueType.BOOL
-    bare = FixedTimeController(spec4(), plan_40s(), flash_command=False)
+    assert points[CABINET].direction is Direction.INPUT
+    bare = FixedTimeController(spec4(), plan_40s(), flash_command=False, cabinet_status=False)
     assert [p.name for p in bare.points()] == [STATE]
 
 
@@ -229,3 +231,17 @@ def test_time_going_backwards_is_an_error() -> None:
 def test_plans_that_cannot_run_safely_are_rejected(plan: SignalPlan, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         FixedTimeController(spec4(), plan)
+
+
+def test_cabinet_flash_is_followed_and_left_through_all_red() -> None:
+    """A cabinet that flashed on its own is never taken from flash straight to green."""
+    spec = spec4()
+    ctrl = FixedTimeController(spec, plan_40s())
+    flashing = {t: {CABINET: Sample(True, Quality.GOOD, t)} for t in (20.0, 21.0, 22.0)}
+    flashing[23.0] = {CABINET: Sample(True, Quality.BAD, 23.0)}  # bad status = no information
+    trace = run(ctrl, [float(t) for t in range(0, 60)], flashing)
+    shown = dict(trace)
+    assert shown[19.0] == "GGrr"
+    assert all(shown[t] == "oooo" for t in (20.0, 21.0, 22.0))
+    assert all(shown[t] == "rrrr" for t in (23.0, 24.0, 25.0, 26.0, 27.0))  # start-up all-red
+    assert violations(spec, trace) == []

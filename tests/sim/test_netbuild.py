@@ -94,8 +94,18 @@ def test_largest_strongly_connected_component_holds_90_percent_of_road_edges() -
 
 @pytest.mark.parametrize(
     "street",
-    ["Lê Duẩn", "Hùng Vương", "Lê Lợi", "Trần Hưng Đạo", "Lê Thánh Tông", "Hàm Nghi",
-     "Nguyễn Du", "Quốc lộ 9", "Điện Biên Phủ", "Cầu Đông Hà"],
+    [
+        "Lê Duẩn",
+        "Hùng Vương",
+        "Lê Lợi",
+        "Trần Hưng Đạo",
+        "Lê Thánh Tông",
+        "Hàm Nghi",
+        "Nguyễn Du",
+        "Quốc lộ 9",
+        "Điện Biên Phủ",
+        "Cầu Đông Hà",
+    ],
 )
 def test_named_street_present(street: str) -> None:
     names = {e.getName() for e in _net().getEdges()}
@@ -108,9 +118,7 @@ def test_rail_crossing_on_hung_vuong() -> None:
         if node.getType() != "rail_crossing":
             continue
         edges = node.getIncoming() + node.getOutgoing()
-        if any(e.getName() == "Hùng Vương" for e in edges) and any(
-            e.allows("rail") for e in edges
-        ):
+        if any(e.getName() == "Hùng Vương" for e in edges) and any(e.allows("rail") for e in edges):
             found.append(node.getID())
     assert found, "no rail_crossing node joining the railway and Hùng Vương"
 
@@ -129,8 +137,7 @@ def test_city_centre_lonlat_lands_inside_the_net() -> None:
 def test_bad_signal_street_gives_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "signals.yaml"
     bad.write_text(
-        "signals:\n  - id: Foo_Bar\n    streets: [Lê Duẩn, Phố Không Có]\n"
-        "    reason: test\n",
+        "signals:\n  - id: Foo_Bar\n    streets: [Lê Duẩn, Phố Không Có]\n    reason: test\n",
         encoding="utf-8",
     )
     args = dict(BUILD_ARGS, signals_yaml=bad)
@@ -149,8 +156,9 @@ def test_missing_input_file_gives_clear_error(tmp_path: Path) -> None:
 
 def test_missing_netconvert_gives_clear_error(tmp_path: Path) -> None:
     with pytest.raises(NetBuildError, match="netconvert"):
-        build_network(tmp_path / "net", **BUILD_ARGS,
-                      netconvert=str(tmp_path / "no-such-netconvert"))
+        build_network(
+            tmp_path / "net", **BUILD_ARGS, netconvert=str(tmp_path / "no-such-netconvert")
+        )
 
 
 # ------------------------------------------------------------ dual carriageways
@@ -199,8 +207,11 @@ def test_carriageways_keep_right_hand_traffic() -> None:
         return (q[0] - p[0]) / n, (q[1] - p[1]) / n
 
     net = _net()
-    oneway = [e for e in net.getEdges() if e.getFunction() == "" and _is_oneway(e)
-              and not e.allows("rail") and e.getLength() > 60.0]
+    oneway = [
+        e
+        for e in net.getEdges()
+        if e.getFunction() == "" and _is_oneway(e) and not e.allows("rail") and e.getLength() > 60.0
+    ]
     checked = 0
     for a in oneway:
         sa = a.getShape()

@@ -229,3 +229,27 @@ def test_report_by_exception_stays_fresh_while_the_plant_steps():
     kernel.run(30)
     assert all(s.quality is Quality.GOOD and s.value == 2.0 for _, s in ctl.seen)
     assert ctl.seen[-1][1].source_time == 30.0  # confirmed by the plant's last step
+
+
+def test_event_due_at_start_applies_before_the_first_scan():
+    kernel = Kernel()
+    ctl = LevelController()
+    kernel.add_plant(Tank())
+    kernel.add_controller(ctl)
+    kernel.schedule(
+        ScheduledAction(
+            0.0, "sensor_fault", lambda k: k.image.force_quality("tank/T1/level_m", Quality.BAD)
+        )
+    )
+    kernel.run(3)
+    assert ctl.seen[0] == (0.0, ctl.seen[0][1]) and ctl.seen[0][1].quality is Quality.BAD
+
+
+def test_an_actuator_point_has_exactly_one_controller():
+    kernel = Kernel()
+    kernel.add_plant(Tank())
+    kernel.add_controller(LevelController())
+    second = LevelController()
+    second.name = "ctl/T1-backup"
+    with pytest.raises(ValueError, match="both write tank/T1/valve_pct"):
+        kernel.add_controller(second)

@@ -15,9 +15,12 @@ from twin.scenario import load_scenario
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO = REPO / "scenarios" / "dongha_morning_peak.yaml"
 FAILED_JUNCTION = "LeDuan_LeQuyDon"
+BLINDED_JUNCTION = "LeDuan_TranHungDao"
 FAULTS = [
     {"at": 120, "kind": "sensor_fault", "points": f"tls/{FAILED_JUNCTION}/det/*"},
     {"at": 240, "kind": "controller_fail", "controller": f"signals/{FAILED_JUNCTION}"},
+    {"at": 300, "kind": "sensor_fault", "points": f"tls/{BLINDED_JUNCTION}/state_actual"},
+    {"at": 310, "kind": "controller_fail", "controller": "monitor/conflicts"},
 ]
 
 
@@ -63,7 +66,7 @@ def test_run_folder_holds_everything_needed(faulted_run):
     assert len(net["sha256"]) == 64 and net["path"].endswith("dongha.net.xml")
     # the scenario as run is itself a valid scenario: a run can be repeated from its folder
     again = load_scenario(run_dir / "scenario.json")
-    assert again.seed == 11 and again.duration == 420 and len(again.events) == 2
+    assert again.seed == 11 and again.duration == 420 and len(again.events) == len(FAULTS)
 
 
 def test_kpis_cover_classes_junctions_and_interlocks(faulted_run):
@@ -85,6 +88,7 @@ def test_recorded_points_show_fault_quality_and_cabinet_flash(faulted_run):
     det = [r for r in table if r["point"].startswith(f"tls/{FAILED_JUNCTION}/det/")]
     assert det, "detector points of the junction were recorded"
     assert all(r["quality"] == 0 for r in det if r["time_s"] < 120)
+    assert all(r["quality"] == 2 for r in det if r["time_s"] >= 120)  # recorded as read
     flashing = {
         r["time_s"]: r["value"] for r in table if r["point"] == f"tls/{FAILED_JUNCTION}/flashing"
     }
@@ -98,6 +102,9 @@ def test_recorded_points_show_fault_quality_and_cabinet_flash(faulted_run):
     ]
     kinds = [e["kind"] for e in events]
     assert "sensor_fault" in kinds and "controller_failed" in kinds
+    # the monitor cannot be switched off, and a blinded monitor says so
+    assert "event_refused" in kinds and "monitor_blind" in kinds
+    assert faulted_run.kpis["monitor_blind_scans"] >= 100
 
 
 def test_same_seed_same_run_and_other_seed_differs(faulted_run, tmp_path):

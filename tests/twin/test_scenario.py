@@ -142,3 +142,14 @@ def test_parse_duration(text, seconds):
 def test_parse_duration_rejects(text):
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def test_signal_settings_that_cannot_run_are_refused(scenario_file):
+    line = one_error(scenario_file({"controllers": {"signals": {"scan_period_s": 6}}}))
+    assert "controllers.signals.scan_period_s" in line and "2.5" in line
+    line = one_error(scenario_file({"controllers": {"signals": {"all_red_s": 0}}}))
+    assert "controllers.signals.all_red_s" in line
+    line = one_error(
+        scenario_file({"controllers": {"signals": {"min_cycle_s": 100, "max_cycle_s": 60}}})
+    )
+    assert "controllers.signals" in line and "min_cycle_s (100) is above max_cycle_s (60)" in line

@@ -1,0 +1,95 @@
+"""Controller, cabinet and monitor in one loop on real SUMO: outages never cause unsafe states."""
+
+from __future__ import annotations
+
+from controllers.signals import FixedTimeController, IntersectionSpec, webster_plan
+from sim.traffic.layout import read_signal_layouts
+from sim.traffic.plant import TrafficPlant, TrafficPlantConfig
+from twin.eventlog import EventLog
+from twin.kernel import Kernel
+from twin.monitors import ConflictMonitorBank
+
+
+class Stutter:
+    """Wraps a controller and drops its outputs during ``silent`` (s): a lost link."""
+
+    def __init__(self, inner: FixedTimeController, silent: tuple[float, float]) -> None:
+        self.inner, self.silent = inner, silent
+        self.name, self.scan_period_s = inner.name, inner.scan_period_s
+        self.cabinet_flashing: list[tuple[float, bool]] = []
+
+    def points(self):
+        return self.inner.points()
+
+    def scan(self, now, inputs):
+        self.cabinet_flashing.append((now, inputs["tls/B1/flashing"].value))
+        out = self.inner.scan(now, inputs)
+        return {} if self.silent[0] <= now < self.silent[1] else out
+
+    def snapshot(self):
+        return self.inner.snapshot()
+
+    def restore(self, state):
+        self.inner.restore(state)
+
+
+def test_cabinet_flash_after_lost_commands_recovers_without_violations(
+    grid_net, grid_routes, tmp_path
+):
+    layouts = read_signal_layouts(grid_net, ["B1"])
+    layout = layouts["B1"]
+    spec = IntersectionSpec.from_program("B1", layout.phase_states, layout.link_lanes)
+    plan = webster_plan(spec, [300.0] * layout.n_links)
+    controller = Stutter(FixedTimeController(spec, plan), silent=(60.0, 72.0))
+    log = EventLog()
+    monitor = ConflictMonitorBank([spec], 1.0, events=log)
+    kernel = Kernel(log=log)
+    kernel.add_plant(
+        TrafficPlant(
+            TrafficPlantConfig(
+                net_file=grid_net, route_files=[grid_routes], run_dir=tmp_path, duration_s=200
+            ),
+            layouts,
+        )
+    )
+    kernel.add_controller(controller)
+    kernel.add_controller(monitor)
+    kernel.run(200)
+    flashing = dict(controller.cabinet_flashing)
+    assert flashing[59.0] is False and flashing[70.0] is True  # the watchdog flashed
+    assert flashing[100.0] is False  # and the junction came back under control
+    assert monitor.violations == 0, monitor.violation_log()[:5]
+    assert monitor.blind == 0
+
+
+def test_monitor_reports_a_cabinet_that_skips_the_start_up(grid_net, grid_routes, tmp_path):
+    """Without the cabinet status input the controller does not know it flashed: caught."""
+    layouts = read_signal_layouts(grid_net, ["B1"])
+    layout = layouts["B1"]
+    spec = IntersectionSpec.from_program("B1", layout.phase_states, layout.link_lanes)
+    plan = webster_plan(spec, [300.0] * layout.n_links)
+    blind = FixedTimeController(spec, plan, cabinet_status=False)
+    controller = Stutter(blind, silent=(60.0, 72.0))
+    controller.points = lambda: (*blind.points(), _flashing_point())
+    log = EventLog()
+    monitor = ConflictMonitorBank([spec], 1.0, events=log)
+    kernel = Kernel(log=log)
+    kernel.add_plant(
+        TrafficPlant(
+            TrafficPlantConfig(
+                net_file=grid_net, route_files=[grid_routes], run_dir=tmp_path, duration_s=200
+            ),
+            layouts,
+        )
+    )
+    kernel.add_controller(controller)
+    kernel.add_controller(monitor)
+    kernel.run(200)
+    assert monitor.violations > 0
+    assert log.counts["interlock_violation"] >= 1
+
+
+def _flashing_point():
+    from controllers.io import Direction, PointSpec, ValueType
+
+    return PointSpec("tls/B1/flashing", Direction.INPUT, "", ValueType.BOOL)
