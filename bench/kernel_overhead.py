@@ -5,7 +5,8 @@ The twin run is the full stack (kernel, process image with every detector
 point, Webster fixed-time controllers through the safety layer, conflict
 monitors, Parquet recorder). The bare run replays the *same* SUMO command line
 (same network, routes, vehicle types, detectors, seed, outputs) in a plain
-``simulationStep`` loop with SUMO's own static programs. Each runs in its own
+``simulationStep`` loop that puts the twin's logged signal states on the same
+junctions at the same times, so both runs simulate the same traffic. Each runs in its own
 process (libsumo holds one simulation per process). Prints one JSON line:
 steps per second of each and their ratio (twin / bare; target >= 0.8).
 
@@ -45,7 +46,12 @@ def run_twin(scenario: Path, duration: float, out: Path) -> dict:
 
 
 def run_bare(twin_dir: Path, out: Path) -> dict:
-    """Replay the twin run's SUMO command in a bare libsumo loop (in this process)."""
+    """Replay the twin run in a bare libsumo loop (in this process).
+
+    Same SUMO command line, and the same signal states at the same times (read from
+    the twin's ``signal_log.csv``), so both simulations are the same: only the twin's
+    own work differs. The arrived-vehicle count proves it.
+    """
     import libsumo
 
     cmd = (twin_dir / "sumo_command.txt").read_text().split()
@@ -58,17 +64,25 @@ def run_bare(twin_dir: Path, out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     end = float(cmd[cmd.index("--end") + 1])
     step = float(cmd[cmd.index("--step-length") + 1])
+    schedule: dict[float, list[tuple[str, str]]] = {}
+    for line in (twin_dir / "signal_log.csv").read_text().splitlines()[1:]:
+        t, tls, state = line.split(",")
+        schedule.setdefault(float(t), []).append((tls, state))
     libsumo.start(cmd)
-    steps = 0
+    steps = arrived = 0
+    set_state = libsumo.trafficlight.setRedYellowGreenState
     tick = time.perf_counter()
     t = 0.0
     while t < end - 1e-9:
+        for tls, state in schedule.get(t, ()):
+            set_state(tls, state)
         t += step
         libsumo.simulationStep(t)
+        arrived += libsumo.simulation.getArrivedNumber()
         steps += 1
     wall = time.perf_counter() - tick
     libsumo.close()
-    return {"wall_s": wall, "steps": steps}
+    return {"wall_s": wall, "steps": steps, "arrived": arrived}
 
 
 def _child(kind: str, *args: str) -> dict:
@@ -124,6 +138,8 @@ def main() -> None:
                 "ratio_twin_vs_bare": round(twin_rate / bare_rate, 3),
                 "target_ratio": 0.8,
                 "vehicles_completed": twin["vehicles_completed"],
+                "bare_vehicles_arrived": bare["arrived"],
+                "same_traffic": bare["arrived"] == twin["vehicles_completed"],
                 "interlock_violations": twin["interlock_violations"],
                 "repeats": args.repeats,
                 "machine": f"{platform.machine()} {platform.python_version()}",

@@ -1,7 +1,8 @@
 """The co-simulation kernel: one simpy Environment as the master clock (s).
 
 Each plant is a simpy process that advances by its own ``step_s``; each
-controller is a process that scans at its ``scan_period_s``; scenario events
+controller scans at its ``scan_period_s`` (controllers sharing a period are scanned by
+one process, in registration order); scenario events
 are timed simpy events. At any instant the order is fixed: plants and
 scenario events first (simpy URGENT priority), then controllers (NORMAL),
 then the recorder (lower still); ties within a priority keep simpy's
@@ -179,36 +180,41 @@ class Kernel:
             self.stats.plant_wall_s[plant.name] = wall
             self._log_rejections()
 
-    def _controller_process(self, controller: Controller, t_end: float):
+    def _scan_group_process(self, group: list[Controller], period: float, t_end: float):
+        """Scan every controller of ``group`` (same scan period), in registration order."""
         env = self.env
-        name = controller.name
-        inputs = self._inputs[name]
-        outputs = self._outputs[name]
-        scans = 0
-        wall = 0.0
-        while env.now <= t_end + 1e-9 and name not in self._failed:
+        while env.now <= t_end + 1e-9:
             now = env.now
-            tick = time.perf_counter()
-            try:
-                result = controller.scan(now, self.image.read_many(inputs, now))
-            except Exception as err:  # a controller bug must not stop the city
-                self.stats.controller_errors[name] = self.stats.controller_errors.get(name, 0) + 1
-                self.fail_controller(name, f"{type(err).__name__}: {err}")
-                return
-            for point, value in result.items():
-                if point not in outputs:
-                    self.fail_controller(name, f"wrote undeclared output point {point!r}")
-                    return
-                sample = self.image.write(point, value, now, writer=name)
-                owner = self._actuator_owner.get(point)
-                if owner is not None and sample.quality is Quality.GOOD:
-                    self._pending[owner.name][point] = sample.value
-            wall += time.perf_counter() - tick
-            scans += 1
-            self.stats.controller_scans[name] = scans
-            self.stats.controller_wall_s[name] = wall
+            for controller in group:
+                if controller.name not in self._failed:
+                    self._scan(controller, now)
             self._log_rejections()
-            yield env.timeout(controller.scan_period_s)
+            yield env.timeout(period)
+
+    def _scan(self, controller: Controller, now: float) -> None:
+        """One scan: inputs from the image, outputs checked into it and queued for plants."""
+        name = controller.name
+        stats = self.stats
+        tick = time.perf_counter()
+        try:
+            result = controller.scan(now, self.image.read_many(self._inputs[name], now))
+        except Exception as err:  # a controller bug must not stop the city
+            stats.controller_errors[name] = stats.controller_errors.get(name, 0) + 1
+            self.fail_controller(name, f"{type(err).__name__}: {err}")
+            return
+        outputs = self._outputs[name]
+        for point, value in result.items():
+            if point not in outputs:
+                self.fail_controller(name, f"wrote undeclared output point {point!r}")
+                return
+            sample = self.image.write(point, value, now, writer=name)
+            owner = self._actuator_owner.get(point)
+            if owner is not None and sample.quality is Quality.GOOD:
+                self._pending[owner.name][point] = sample.value
+        stats.controller_scans[name] = stats.controller_scans.get(name, 0) + 1
+        stats.controller_wall_s[name] = (
+            stats.controller_wall_s.get(name, 0.0) + time.perf_counter() - tick
+        )
 
     def _action_process(self, action: ScheduledAction):
         yield _PriorityTimeout(self.env, max(0.0, action.at_s - self.env.now), URGENT)
@@ -254,8 +260,11 @@ class Kernel:
                     action.action(self)
                 elif action.at_s <= t_end:
                     self.env.process(self._action_process(action))
+            groups: dict[float, list[Controller]] = {}
             for controller in self._controllers:
-                self.env.process(self._controller_process(controller, t_end))
+                groups.setdefault(float(controller.scan_period_s), []).append(controller)
+            for period, group in groups.items():  # one process per scan period, fewer events
+                self.env.process(self._scan_group_process(group, period, t_end))
             if self.recorder is not None:
                 self.env.process(self._recorder_process(self.recorder, t_end))
             if progress is not None:

@@ -57,7 +57,7 @@ class SignalLayout:
 def read_signal_layouts(
     net_file: Path, tls_ids: list[str] | None = None
 ) -> dict[str, SignalLayout]:
-    """Layouts of the traffic lights in ``net_file`` (all, or those in ``tls_ids``), sorted by id.
+    """Layouts of the traffic lights in ``net_file`` (all signals, or ``tls_ids``), sorted by id.
 
     Raises ValueError naming the file when a requested id is not a traffic light of the net.
     """
@@ -65,7 +65,10 @@ def read_signal_layouts(
 
     net = sumolib.net.readNet(str(net_file), withPrograms=True, withInternal=False)
     found = {tls.getID(): tls for tls in net.getTrafficLights()}
-    wanted = sorted(found) if tls_ids is None else list(tls_ids)
+    if tls_ids is None:  # every signal: rail crossings (no signal program) are not signals
+        wanted = sorted(t for t, tls in found.items() if tls.getPrograms())
+    else:
+        wanted = list(tls_ids)
     missing = [t for t in wanted if t not in found]
     if missing:
         raise ValueError(

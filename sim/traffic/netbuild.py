@@ -173,8 +173,10 @@ def load_road_classes(path: Path) -> dict[str, RoadClass]:
     reader = csv.DictReader(rows)
     missing = [c for c in REQUIRED_CLASS_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise NetBuildError(f"{path}: missing columns {missing}. Hint: header must hold "
-                            f"{', '.join(REQUIRED_CLASS_COLUMNS)}.")
+        raise NetBuildError(
+            f"{path}: missing columns {missing}. Hint: header must hold "
+            f"{', '.join(REQUIRED_CLASS_COLUMNS)}."
+        )
     out: dict[str, RoadClass] = {}
     for row in reader:
         cls = row["class"].strip()
@@ -191,11 +193,15 @@ def load_road_classes(path: Path) -> dict[str, RoadClass]:
                 oneway=row["oneway_default"].strip().lower() == "true",
             )
         except (TypeError, ValueError) as exc:
-            raise NetBuildError(f"{path}: row {cls!r}: {exc}. Hint: numbers in numeric "
-                                "columns, true/false in oneway_default.") from exc
+            raise NetBuildError(
+                f"{path}: row {cls!r}: {exc}. Hint: numbers in numeric "
+                "columns, true/false in oneway_default."
+            ) from exc
         if abs(kmh / 3.6 - ms) > 0.01:
-            raise NetBuildError(f"{path}: row {cls!r}: speed_ms {ms} != speed_kmh/3.6 "
-                                f"({kmh / 3.6:.2f}). Hint: fix one of the two.")
+            raise NetBuildError(
+                f"{path}: row {cls!r}: speed_ms {ms} != speed_kmh/3.6 "
+                f"({kmh / 3.6:.2f}). Hint: fix one of the two."
+            )
         if cls in out:
             raise NetBuildError(f"{path}: class {cls!r} listed twice. Hint: one row per class.")
         out[cls] = rc
@@ -210,8 +216,10 @@ def load_signals(path: Path) -> list[SignalSpec]:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     entries = data.get("signals") if isinstance(data, dict) else None
     if not isinstance(entries, list):
-        raise NetBuildError(f"{path}: no 'signals:' list. Hint: top level must be "
-                            "'signals:' followed by entries with id, streets and reason.")
+        raise NetBuildError(
+            f"{path}: no 'signals:' list. Hint: top level must be "
+            "'signals:' followed by entries with id, streets and reason."
+        )
     specs: list[SignalSpec] = []
     seen: set[str] = set()
     for k, e in enumerate(entries):
@@ -220,14 +228,17 @@ def load_signals(path: Path) -> list[SignalSpec]:
             raise NetBuildError(f"{path}: {label} is not a mapping. Hint: use id/streets/reason.")
         sid = e.get("id")
         if not isinstance(sid, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", sid):
-            raise NetBuildError(f"{path}: {label}: id must be ASCII letters/digits/_ "
-                                "(e.g. LeDuan_HungVuong).")
+            raise NetBuildError(
+                f"{path}: {label}: id must be ASCII letters/digits/_ (e.g. LeDuan_HungVuong)."
+            )
         if sid in seen:
             raise NetBuildError(f"{path}: {label}: duplicate id {sid!r}. Hint: ids are unique.")
         seen.add(sid)
         streets = e.get("streets")
-        if not isinstance(streets, list) or not streets or not all(
-            isinstance(s, str) and s.strip() for s in streets
+        if (
+            not isinstance(streets, list)
+            or not streets
+            or not all(isinstance(s, str) and s.strip() for s in streets)
         ):
             raise NetBuildError(f"{path}: {label}: 'streets' must be a list of street names.")
         reason = e.get("reason")
@@ -235,8 +246,11 @@ def load_signals(path: Path) -> list[SignalSpec]:
             raise NetBuildError(f"{path}: {label}: 'reason' is required (why is it signalised?).")
         lonlat = e.get("lonlat")
         if lonlat is not None:
-            if not (isinstance(lonlat, list) and len(lonlat) == 2
-                    and all(isinstance(v, int | float) for v in lonlat)):
+            if not (
+                isinstance(lonlat, list)
+                and len(lonlat) == 2
+                and all(isinstance(v, int | float) for v in lonlat)
+            ):
                 raise NetBuildError(f"{path}: {label}: lonlat must be [lon, lat] in degrees.")
             lonlat = (float(lonlat[0]), float(lonlat[1]))
         missing = tuple(e.get("missing_in_osm") or ())
@@ -270,14 +284,18 @@ def load_oneway_overrides(path: Path | None) -> list[OnewayOverride]:
     reader = csv.DictReader(rows)
     cols = ("selector", "direction", "why")
     if [c for c in cols if c not in (reader.fieldnames or [])]:
-        raise NetBuildError(f"{path}: header must be {','.join(cols)}. Hint: see the "
-                            "comment block of scenarios/dongha/oneway_overrides.csv.")
+        raise NetBuildError(
+            f"{path}: header must be {','.join(cols)}. Hint: see the "
+            "comment block of scenarios/dongha/oneway_overrides.csv."
+        )
     out: list[OnewayOverride] = []
     for k, row in enumerate(reader):
         sel, direction, why = (str(row.get(c) or "").strip() for c in cols)
         if not sel or direction not in ONEWAY_DIRECTIONS or not why:
-            raise NetBuildError(f"{path}: row {k + 1} ({sel!r}): need a selector, a direction "
-                                f"in {ONEWAY_DIRECTIONS} and a non-empty why.")
+            raise NetBuildError(
+                f"{path}: row {k + 1} ({sel!r}): need a selector, a direction "
+                f"in {ONEWAY_DIRECTIONS} and a non-empty why."
+            )
         out.append(OnewayOverride(sel, direction, why))
     return out
 
@@ -301,9 +319,11 @@ def apply_oneway_overrides(
         else:
             hit = [e for e in graph.edges if e.id == ov.selector]
         if not hit:
-            raise NetBuildError(f"{path}: selector {ov.selector!r} matches no road edge. Hint: "
-                                "use an edge id or line source listed in build_report.json "
-                                "('oneway' section), e.g. e27_0_0_3 or line:f27_0_0.")
+            raise NetBuildError(
+                f"{path}: selector {ov.selector!r} matches no road edge. Hint: "
+                "use an edge id or line source listed in build_report.json "
+                "('oneway' section), e.g. e27_0_0_3 or line:f27_0_0."
+            )
         for e in hit:
             if ov.direction == "two_way":
                 out.pop(e.id, None)
@@ -358,8 +378,10 @@ def resolve_signals(graph: RoadGraph, specs: list[SignalSpec], path: Path) -> li
         res = _resolve_one(graph, spec, path)
         for n in res.nodes:
             if n in taken:
-                raise NetBuildError(f"{path}: entry {spec.id!r} lands on node {n}, already "
-                                    f"used by {taken[n]!r}. Hint: remove one, or give lonlat.")
+                raise NetBuildError(
+                    f"{path}: entry {spec.id!r} lands on node {n}, already "
+                    f"used by {taken[n]!r}. Hint: remove one, or give lonlat."
+                )
             taken[n] = spec.id
         out.append(res)
     return out
@@ -380,8 +402,10 @@ def _resolve_one(graph: RoadGraph, spec: SignalSpec, path: Path) -> ResolvedSign
                 "('streets'), or list it under missing_in_osm and give lonlat: [lon, lat]."
             )
     if not found:
-        raise NetBuildError(f"{path}: entry {spec.id!r}: none of {list(spec.streets)} is in "
-                            "the network. Hint: name at least one street present in the OSM.")
+        raise NetBuildError(
+            f"{path}: entry {spec.id!r}: none of {list(spec.streets)} is in "
+            "the network. Hint: name at least one street present in the OSM."
+        )
     candidates: list[str] = []
     method = "shared_node"
     if len(found) >= 2:
@@ -389,15 +413,18 @@ def _resolve_one(graph: RoadGraph, spec: SignalSpec, path: Path) -> ResolvedSign
         candidates = sorted(common, key=lambda n: (int(n[1:]) if n[1:].isdigit() else -1, n))
         if not candidates:
             method = "near_gap"
-            candidates = [a for a in found[0][1]
-                          if any(_dist(graph, a, b) <= NEAR_GAP_M for b in found[1][1])]
+            candidates = [
+                a for a in found[0][1] if any(_dist(graph, a, b) <= NEAR_GAP_M for b in found[1][1])
+            ]
     if spec.lonlat is not None:
         p = _to_xy(spec.lonlat)
         if candidates:
             best, d = nearest_node(graph, p, candidates)
             if d > SIGNAL_MAX_OFFSET_M:
-                raise NetBuildError(f"{path}: entry {spec.id!r}: lonlat is {d:.0f} m from where "
-                                    f"{list(spec.streets)} meet. Hint: fix or drop lonlat.")
+                raise NetBuildError(
+                    f"{path}: entry {spec.id!r}: lonlat is {d:.0f} m from where "
+                    f"{list(spec.streets)} meet. Hint: fix or drop lonlat."
+                )
         else:
             street_nodes = sorted({n for _, ns in found for n in ns})
             best, d = nearest_node(graph, p, street_nodes)
@@ -422,8 +449,10 @@ def _resolve_one(graph: RoadGraph, spec: SignalSpec, path: Path) -> ResolvedSign
             groups.append([c])
     if len(groups) > 1:
         places = [_to_lonlat(graph.nodes[g[0]].x, graph.nodes[g[0]].y) for g in groups]
-        raise NetBuildError(f"{path}: entry {spec.id!r}: streets meet at {len(groups)} places "
-                            f"{places}. Hint: add lonlat: [lon, lat] to choose one.")
+        raise NetBuildError(
+            f"{path}: entry {spec.id!r}: streets meet at {len(groups)} places "
+            f"{places}. Hint: add lonlat: [lon, lat] to choose one."
+        )
     return ResolvedSignal(spec.id, _cluster(graph, groups[0][0], groups[0]), method, 0.0)
 
 
@@ -455,9 +484,13 @@ def signal_junctions(graph: RoadGraph, signals: list[ResolvedSignal]) -> dict[st
         while stack:
             for m in adj.get(stack.pop(), ()):
                 node = graph.nodes[m]
-                if (m in members or m in taken or owner.get(m, s.id) != s.id
-                        or node.kind in ("rail_crossing", "dead_end")
-                        or _dist(graph, seed, m) > SIGNAL_CLUSTER_M):
+                if (
+                    m in members
+                    or m in taken
+                    or owner.get(m, s.id) != s.id
+                    or node.kind in ("rail_crossing", "dead_end")
+                    or _dist(graph, seed, m) > SIGNAL_CLUSTER_M
+                ):
                     continue
                 members.add(m)
                 stack.append(m)
@@ -491,15 +524,23 @@ def add_median_crossings(
         members = list(junctions[sid])
         cx = sum(graph.nodes[n].x for n in members) / len(members)
         cy = sum(graph.nodes[n].y for n in members) / len(members)
-        near = {e.id for e in graph.edges
-                if e.id in oneway and (e.from_node in members or e.to_node in members)}
+        near = {
+            e.id
+            for e in graph.edges
+            if e.id in oneway and (e.from_node in members or e.to_node in members)
+        }
         partners = sorted({p for eid in near for p in oneway[eid].partners})
         for pid in partners:
             # the partner, or the halves it was split into by an earlier signal
-            pieces = [i for i, e in enumerate(graph.edges) if e.id == pid or (
-                e.id.startswith(pid) and set(e.id[len(pid):]) <= {"a", "b"})]
-            if any(graph.edges[i].from_node in members or graph.edges[i].to_node in members
-                   for i in pieces):
+            pieces = [
+                i
+                for i, e in enumerate(graph.edges)
+                if e.id == pid or (e.id.startswith(pid) and set(e.id[len(pid) :]) <= {"a", "b"})
+            ]
+            if any(
+                graph.edges[i].from_node in members or graph.edges[i].to_node in members
+                for i in pieces
+            ):
                 continue
             best: tuple[float, int, int, tuple[float, float]] | None = None
             for idx in pieces:
@@ -513,11 +554,13 @@ def add_median_crossings(
                 continue
             _, idx, si, foot = best
             e = graph.edges[idx]
-            ends = [n for n in (e.from_node, e.to_node)
-                    if math.dist(foot, (graph.nodes[n].x, graph.nodes[n].y)) <= MEDIAN_SNAP_M]
+            ends = [
+                n
+                for n in (e.from_node, e.to_node)
+                if math.dist(foot, (graph.nodes[n].x, graph.nodes[n].y)) <= MEDIAN_SNAP_M
+            ]
             if ends:
-                nid = min(ends, key=lambda n: math.dist(foot, (graph.nodes[n].x,
-                                                                graph.nodes[n].y)))
+                nid = min(ends, key=lambda n: math.dist(foot, (graph.nodes[n].x, graph.nodes[n].y)))
                 if owner.get(nid, sid) != sid or graph.nodes[nid].kind != "junction":
                     continue
             else:
@@ -529,8 +572,9 @@ def add_median_crossings(
                 graph.edges[idx : idx + 1] = [first, second]
                 c = oneway.pop(e.id)
                 for half in (first, second):
-                    oneway[half.id] = Carriageway(half.id, c.direction, c.method, c.partners,
-                                                  c.paired_fraction, c.gap_m)
+                    oneway[half.id] = Carriageway(
+                        half.id, c.direction, c.method, c.partners, c.paired_fraction, c.gap_m
+                    )
             if nid not in members:
                 members.append(nid)
                 owner[nid] = sid
@@ -555,8 +599,10 @@ def _insert_signal_node(
             if best is None or cand[:3] < best[:3]:
                 best = cand
     if best is None or best[0] > SIGNAL_MAX_OFFSET_M:
-        raise NetBuildError(f"{path}: entry {spec.id!r}: lonlat is farther than "
-                            f"{SIGNAL_MAX_OFFSET_M:.0f} m from {keys}. Hint: fix lonlat.")
+        raise NetBuildError(
+            f"{path}: entry {spec.id!r}: lonlat is farther than "
+            f"{SIGNAL_MAX_OFFSET_M:.0f} m from {keys}. Hint: fix lonlat."
+        )
     d, ei, si, foot = best
     e = graph.edges[ei]
     foot = (round(foot[0], 3), round(foot[1], 3))
@@ -606,9 +652,11 @@ def write_plain_xml(
     junctions = junctions if junctions is not None else {s.id: s.nodes for s in signals}
     for e in graph.edges:
         if e.line.road_class not in classes:
-            raise NetBuildError(f"road class {e.line.road_class!r} of OSM feature "
-                                f"{e.line.source} ({roads_geojson}) has no row in the road "
-                                "classes table. Hint: add a row for it to road_classes.csv.")
+            raise NetBuildError(
+                f"road class {e.line.road_class!r} of OSM feature "
+                f"{e.line.source} ({roads_geojson}) has no row in the road "
+                "classes table. Hint: add a row for it to road_classes.csv."
+            )
     tl_of = {n: sid for sid, nodes in junctions.items() for n in nodes}
     xs = [n.x for n in graph.nodes.values()]
     ys = [n.y for n in graph.nodes.values()]
@@ -646,8 +694,10 @@ def write_plain_xml(
         nod.append(f"    <node {attrs}/>\n")
     for sid, nodes in junctions.items():
         if len(nodes) > 1:
-            nod.append(f'    <join reset="true" id="{sid}" nodes="{" ".join(nodes)}" '
-                       f'type="traffic_light" tl="{sid}" tlType="static"/>\n')
+            nod.append(
+                f'    <join reset="true" id="{sid}" nodes="{" ".join(nodes)}" '
+                f'type="traffic_light" tl="{sid}" tlType="static"/>\n'
+            )
     nod.append("</nodes>\n")
     paths["nod"].write_text("".join(nod), encoding="utf-8")
 
@@ -659,12 +709,16 @@ def write_plain_xml(
         spread = ' spreadType="center"' if c is not None else ""
         if c is None or c.direction > 0:
             fwd = " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in e.shape)
-            edg.append(f'    <edge id="{e.id}" from="{e.from_node}" to="{e.to_node}" '
-                       f'type="{rc.name}"{name} shape="{fwd}"{spread}/>\n')
+            edg.append(
+                f'    <edge id="{e.id}" from="{e.from_node}" to="{e.to_node}" '
+                f'type="{rc.name}"{name} shape="{fwd}"{spread}/>\n'
+            )
         if (c is None and not rc.oneway) or (c is not None and c.direction < 0):
             rev = " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in reversed(e.shape))
-            edg.append(f'    <edge id="-{e.id}" from="{e.to_node}" to="{e.from_node}" '
-                       f'type="{rc.name}"{name} shape="{rev}"{spread}/>\n')
+            edg.append(
+                f'    <edge id="-{e.id}" from="{e.to_node}" to="{e.from_node}" '
+                f'type="{rc.name}"{name} shape="{rev}"{spread}/>\n'
+            )
     edg.append("</edges>\n")
     paths["edg"].write_text("".join(edg), encoding="utf-8")
     return paths
@@ -674,19 +728,32 @@ def write_plain_xml(
 
 #: netconvert options (besides the input/output files); see the report for why.
 NETCONVERT_OPTIONS: tuple[str, ...] = (
-    "--junctions.join", "true",
-    "--junctions.join-dist", f"{JOIN_DIST_M:g}",
-    "--tls.guess", "false",
-    "--tls.guess-signals", "false",
-    "--tls.default-type", "static",
-    "--tls.join", "false",
-    "--no-turnarounds.except-deadend", "true",
-    "--output.street-names", "true",
-    "--output.original-names", "true",
-    "--geometry.remove", "false",
-    "--roundabouts.guess", "true",
-    "--sidewalks.guess", "false",
-    "--no-warnings", "false",
+    "--junctions.join",
+    "true",
+    "--junctions.join-dist",
+    f"{JOIN_DIST_M:g}",
+    "--tls.guess",
+    "false",
+    "--tls.guess-signals",
+    "false",
+    "--tls.default-type",
+    "static",
+    "--tls.join",
+    "false",
+    "--no-turnarounds.except-deadend",
+    "true",
+    "--output.street-names",
+    "true",
+    "--output.original-names",
+    "true",
+    "--geometry.remove",
+    "false",
+    "--roundabouts.guess",
+    "true",
+    "--sidewalks.guess",
+    "false",
+    "--no-warnings",
+    "false",
 )
 
 
@@ -695,8 +762,10 @@ def find_netconvert(netconvert: str | None = None) -> str:
     if netconvert:
         exe = shutil.which(netconvert)
         if exe is None:
-            raise NetBuildError(f"netconvert not found at {netconvert!r}. Hint: pass the path "
-                                "of an executable netconvert, or None to use the sumo wheel's.")
+            raise NetBuildError(
+                f"netconvert not found at {netconvert!r}. Hint: pass the path "
+                "of an executable netconvert, or None to use the sumo wheel's."
+            )
         return exe
     try:
         import sumo  # eclipse-sumo wheel
@@ -709,25 +778,33 @@ def find_netconvert(netconvert: str | None = None) -> str:
     found = shutil.which("netconvert")
     if found:
         return found
-    raise NetBuildError("netconvert not found. Hint: pip install eclipse-sumo (it ships "
-                        "netconvert), put SUMO's bin/ on PATH, or pass netconvert=PATH.")
+    raise NetBuildError(
+        "netconvert not found. Hint: pip install eclipse-sumo (it ships "
+        "netconvert), put SUMO's bin/ on PATH, or pass netconvert=PATH."
+    )
 
 
 def run_netconvert(out_dir: Path, netconvert: str) -> list[str]:
     """Run netconvert in ``out_dir`` on the plain files; returns its warning lines."""
     args = [
         netconvert,
-        "--type-files", f"{NET_BASENAME}.typ.xml",
-        "--node-files", f"{NET_BASENAME}.nod.xml",
-        "--edge-files", f"{NET_BASENAME}.edg.xml",
-        "--output-file", f"{NET_BASENAME}.net.xml",
+        "--type-files",
+        f"{NET_BASENAME}.typ.xml",
+        "--node-files",
+        f"{NET_BASENAME}.nod.xml",
+        "--edge-files",
+        f"{NET_BASENAME}.edg.xml",
+        "--output-file",
+        f"{NET_BASENAME}.net.xml",
         *NETCONVERT_OPTIONS,
     ]
     proc = subprocess.run(args, cwd=out_dir, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        raise NetBuildError(f"netconvert failed (exit {proc.returncode}) in {out_dir}:\n"
-                            f"{proc.stderr.strip()[-2000:]}\nHint: inspect the plain XML "
-                            "files written next to it.")
+        raise NetBuildError(
+            f"netconvert failed (exit {proc.returncode}) in {out_dir}:\n"
+            f"{proc.stderr.strip()[-2000:]}\nHint: inspect the plain XML "
+            "files written next to it."
+        )
     return [ln for ln in (proc.stderr + proc.stdout).splitlines() if ln.startswith("Warning")]
 
 
@@ -765,8 +842,11 @@ def _net_facts(net_file: Path) -> dict[str, object]:
             "links": len(phases[0]) if phases else 0,
         }
     road_ids = {e.get("id") for e in edges if e.get("type") != "rail"}
-    arcs = [(c.get("from"), c.get("to")) for c in root.iter("connection")
-            if c.get("from") in road_ids and c.get("to") in road_ids]
+    arcs = [
+        (c.get("from"), c.get("to"))
+        for c in root.iter("connection")
+        if c.get("from") in road_ids and c.get("to") in road_ids
+    ]
     sccs = strongly_connected_components(arcs) if arcs else [[]]
     rail_x = sorted(j.get("id") for j in junctions if j.get("type") == "rail_crossing")
     names = sorted({e.get("name") for e in edges if e.get("name")})
@@ -812,26 +892,39 @@ def _oneway_report(
         by_method.setdefault(c.method, set()).add(eid)
     return {
         "rule": "carriageway pairs: same name/ref (or same class, one unnamed), heading "
-                f"difference <= {og.PAIR_MAX_ANGLE_DEG:g} deg, {og.PAIR_MIN_GAP_M:g}-"
-                f"{og.PAIR_MAX_GAP_M:g} m apart over >= {og.PAIR_MIN_FRACTION:.0%} of the "
-                "edge; traffic keeps the other carriageway on its LEFT (right-hand traffic)",
+        f"difference <= {og.PAIR_MAX_ANGLE_DEG:g} deg, {og.PAIR_MIN_GAP_M:g}-"
+        f"{og.PAIR_MAX_GAP_M:g} m apart over >= {og.PAIR_MIN_FRACTION:.0%} of the "
+        "edge; traffic keeps the other carriageway on its LEFT (right-hand traffic)",
         "road_km": round(sum(e.length_m for e in road) / 1000, 2),
         "oneway_km": km(set(oneway)),
         "oneway_edges": len(oneway),
         "km_by_method": {m: km(ids) for m, ids in sorted(by_method.items())},
         "detected_edges": len(detected),
-        "overrides": [{"selector": o.selector, "direction": o.direction, "why": o.why}
-                      for o in overrides],
+        "overrides": [
+            {"selector": o.selector, "direction": o.direction, "why": o.why} for o in overrides
+        ],
         "merged_dead_ends": [list(p) for p in merged_ends],
         "reverted_to_two_way": reverted,
         "edges": [
-            [e.id, e.line.label or "", oneway[e.id].method,
-             _heading_deg(e.shape, oneway[e.id].direction), round(e.length_m),
-             oneway[e.id].gap_m]
-            for e in road if e.id in oneway
+            [
+                e.id,
+                e.line.label or "",
+                oneway[e.id].method,
+                _heading_deg(e.shape, oneway[e.id].direction),
+                round(e.length_m),
+                oneway[e.id].gap_m,
+            ]
+            for e in road
+            if e.id in oneway
         ],
-        "edges_columns": ["graph_edge", "street", "method", "travel_heading_deg",
-                          "length_m", "gap_m"],
+        "edges_columns": [
+            "graph_edge",
+            "street",
+            "method",
+            "travel_heading_deg",
+            "length_m",
+            "gap_m",
+        ],
     }
 
 
@@ -873,8 +966,10 @@ def build_network(
 
     missing_tls = [s.id for s in signals if s.id not in facts["tls"]]  # type: ignore[operator]
     if missing_tls:
-        raise NetBuildError(f"signals {missing_tls} from {signals_yaml} did not survive "
-                            "netconvert. Hint: check that their nodes have in/out edges.")
+        raise NetBuildError(
+            f"signals {missing_tls} from {signals_yaml} did not survive "
+            "netconvert. Hint: check that their nodes have in/out edges."
+        )
     specs_by_id = {s.id: s for s in specs}
     report: dict[str, object] = {
         "attribution": "© OpenStreetMap contributors, ODbL 1.0",
@@ -882,8 +977,9 @@ def build_network(
             "roads_geojson": roads_geojson.name,
             "road_classes_csv": Path(road_classes_csv).name,
             "signals_yaml": Path(signals_yaml).name,
-            "oneway_overrides_csv": (Path(oneway_overrides_csv).name
-                                     if oneway_overrides_csv is not None else None),
+            "oneway_overrides_csv": (
+                Path(oneway_overrides_csv).name if oneway_overrides_csv is not None else None
+            ),
         },
         "clip_box_lonlat": list(CITY_BOX_LONLAT),
         "projection": {"epsg": 32648, "proj": UTM48N_PROJ},

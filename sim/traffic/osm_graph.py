@@ -598,9 +598,13 @@ def detect_carriageways(
     rings: dict[str, int] = {}  # line source -> direction that runs counter-clockwise
     for e in graph.edges:
         xy = e.line.xy
-        if (e.line.kind != "rail" and e.line.source not in rings and len(xy) >= 4
-                and math.dist(xy[0], xy[-1]) <= 1e-6
-                and sum(math.dist(a, b) for a, b in itertools.pairwise(xy)) <= RING_MAX_M):
+        if (
+            e.line.kind != "rail"
+            and e.line.source not in rings
+            and len(xy) >= 4
+            and math.dist(xy[0], xy[-1]) <= 1e-6
+            and sum(math.dist(a, b) for a, b in itertools.pairwise(xy)) <= RING_MAX_M
+        ):
             area2 = sum(a[0] * b[1] - b[0] * a[1] for a, b in itertools.pairwise(xy))
             rings[e.line.source] = 1 if area2 > 0 else -1
     road = [e for e in graph.edges if e.line.kind != "rail" and e.line.source not in rings]
@@ -625,8 +629,15 @@ def detect_carriageways(
         for p, u, w in _samples(e.shape, step_m):
             total += w
             cx, cy = math.floor(p[0] / cell), math.floor(p[1] / cell)
-            cands = sorted({c for gx in (cx - 1, cx, cx + 1) for gy in (cy - 1, cy, cy + 1)
-                            for c in grid.get((gx, gy), ()) if c[0] != ei})
+            cands = sorted(
+                {
+                    c
+                    for gx in (cx - 1, cx, cx + 1)
+                    for gy in (cy - 1, cy, cy + 1)
+                    for c in grid.get((gx, gy), ())
+                    if c[0] != ei
+                }
+            )
             best: dict[int, tuple[float, int, XY]] = {}  # side -> (gap, edge index, heading)
             for oj, sj in cands:
                 other = road[oj]
@@ -693,7 +704,8 @@ def detect_carriageways(
 
     out: dict[str, Carriageway] = {
         e.id: Carriageway(e.id, rings[e.line.source], "roundabout")
-        for e in graph.edges if e.line.source in rings
+        for e in graph.edges
+        if e.line.source in rings
     }
     for ei, e in enumerate(road):
         if ei not in direction or ei in drop:

@@ -120,6 +120,8 @@ class TrafficPlant:
         self._shown: dict[str, str] = {}
         self._flashing: dict[str, bool] = dict.fromkeys(self.layouts, False)
         self._latest: dict[str, Sample] = {}
+        # every state put on the signal heads: (time s, tls, state); from ``time`` on
+        self.signal_log: list[tuple[float, str, str]] = []
         self._lane_values: dict[str, tuple[Any, ...]] = {}
         self._arrived = 0
         self._teleports = 0
@@ -143,6 +145,7 @@ class TrafficPlant:
             )
             for tls_id in self.layouts
         ]
+        self._command_points = {f"tls/{point_segment(t)}/state": t for t in self.layouts}
         # meso has no stop-line loops: its lanes have no count point
         self._lane_points = _LANE_POINTS if config.mode == "micro" else _LANE_POINTS[:4]
         self._lane_keys = [
@@ -292,7 +295,7 @@ class TrafficPlant:
         # A cabinet powers up flashing amber and leaves flash on its first valid command;
         # SUMO's own program never shows a light.
         for tls_id, layout in self.layouts.items():
-            api.trafficlight.setRedYellowGreenState(tls_id, "o" * layout.n_links)
+            self._show(tls_id, "o" * layout.n_links)
             self._shown[tls_id] = "o" * layout.n_links
             self._flashing[tls_id] = True
         self._subscribe()
@@ -302,28 +305,35 @@ class TrafficPlant:
         self._read_sensors()
 
     def close(self) -> None:
-        """Close SUMO (writes its output files); safe to call twice."""
+        """Close SUMO (writes its output files) and write ``signal_log.csv``; safe twice."""
         if self._api is not None:
             api, self._api = self._api, None
             # SUMO may already be gone after its own error: then there is nothing to close
             with contextlib.suppress(Exception):
                 api.close()
+            with (self.config.run_dir / "signal_log.csv").open("w", encoding="utf-8") as out:
+                out.write("time_s,tls,state\n")
+                out.writelines(f"{t:g},{tls},{state}\n" for t, tls, state in self.signal_log)
+
+    def _show(self, tls_id: str, state: str) -> None:
+        """Put ``state`` on the signal heads from now on (and log the change)."""
+        self._api.trafficlight.setRedYellowGreenState(tls_id, state)
+        self.signal_log.append((self._t, tls_id, state))
 
     # -- exchange ----------------------------------------------------------
     def actuate(self, values: Mapping[str, Any]) -> None:
         """Apply signal states; a state of the wrong length is ignored (the watchdog decides)."""
-        api = self._api
-        for tls_id, layout in self.layouts.items():
-            state = values.get(f"tls/{point_segment(tls_id)}/state")
+        for point, tls_id in self._command_points.items():
+            state = values.get(point)
             if state is None:
                 continue
-            if len(state) != layout.n_links:
+            if len(state) != self.layouts[tls_id].n_links:
                 continue  # a malformed command is not a command: the watchdog decides
             self._last_cmd_t[tls_id] = self._t
             if self._flashing[tls_id]:
                 self._flashing[tls_id] = False
             if self._shown.get(tls_id) != state:
-                api.trafficlight.setRedYellowGreenState(tls_id, state)
+                self._show(tls_id, state)
                 self._shown[tls_id] = state
 
     def advance(self, t: float) -> None:
@@ -361,7 +371,7 @@ class TrafficPlant:
                 continue
             if self._t - last >= self.config.watchdog_s:
                 state = "o" * layout.n_links
-                self._api.trafficlight.setRedYellowGreenState(tls_id, state)
+                self._show(tls_id, state)
                 self._shown[tls_id] = state
                 self._flashing[tls_id] = True
 

@@ -189,3 +189,18 @@ def test_remote_sumo_over_traci_matches_libsumo(grid_net, grid_routes, tmp_path)
 def test_bad_remote_address(grid_net, grid_routes, tmp_path, address):
     with pytest.raises(ValueError, match="host:port"):
         make_plant(grid_net, grid_routes, tmp_path, backend="traci", remote=address)
+
+
+def test_layouts_of_the_dongha_network_are_its_listed_signals():
+    import yaml
+
+    repo = Path(__file__).resolve().parents[2]
+    net = repo / "scenarios" / "dongha" / "net" / "dongha.net.xml"
+    listed = yaml.safe_load((repo / "scenarios" / "dongha" / "signals.yaml").read_text())
+    layouts = read_signal_layouts(net)
+    assert sorted(layouts) == sorted(e["id"] for e in listed["signals"])
+    for layout in layouts.values():
+        assert len(layout.link_edges) == layout.n_links and layout.lanes
+        assert all(len(state) == layout.n_links for state in layout.phase_states)
+    with pytest.raises(ValueError, match="no traffic light with id Nowhere"):
+        read_signal_layouts(net, ["Nowhere"])
