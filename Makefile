@@ -16,9 +16,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/twin run scenarios/dongha_morning_peak.yaml
 
-## Install and run the test suite (includes ruff and the import-rule check).
+## Install and run the test suite (ruff, mypy, and pytest with the import-rule check).
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

@@ -171,8 +171,13 @@ def network_build(
 
     try:
         inputs = default_inputs(_REPO)
-        inputs.pop("out_dir", None)
-        report = build_network(out, **inputs)
+        report = build_network(
+            out,
+            roads_geojson=inputs["roads_geojson"],
+            road_classes_csv=inputs["road_classes_csv"],
+            signals_yaml=inputs["signals_yaml"],
+            oneway_overrides_csv=inputs.get("oneway_overrides_csv"),
+        )
     except (FileNotFoundError, ValueError) as err:
         raise _bad_input([str(err)]) from None
     _out.print(

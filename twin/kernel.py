@@ -18,7 +18,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import simpy
 from simpy.core import NORMAL, URGENT
@@ -43,7 +43,7 @@ class _PriorityTimeout(Event):
         super().__init__(env)
         self._ok = True
         self._value = None
-        env.schedule(self, priority, delay)
+        env.schedule(self, cast(Any, priority), delay)
 
 
 @dataclass(frozen=True)

@@ -133,10 +133,8 @@ class ProcessImage:
         publisher = self._publisher
         for name, sample in samples.items():
             publisher[name] = writer
-            spec = specs.get(name)
+            spec = specs.get(name) or self.spec(name)  # unknown: raises with a hint
             value = sample.value
-            if spec is None:
-                self.spec(name)  # raises with a hint
             if value is None:
                 store[name] = (
                     sample

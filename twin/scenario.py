@@ -211,9 +211,9 @@ class Scenario(_Strict):
     duration: float = Field(description="seconds, or text like '2h30m'")
     seed: int = Field(ge=0, lt=2**63)
     plants: PlantsConfig
-    controllers: ControllersConfig = ControllersConfig()
+    controllers: ControllersConfig = Field(default_factory=ControllersConfig)
     events: list[Event] = Field(default_factory=list)
-    outputs: OutputsConfig = OutputsConfig()
+    outputs: OutputsConfig = Field(default_factory=OutputsConfig)
 
     @field_validator("start", mode="after")
     @classmethod
@@ -405,7 +405,7 @@ def load_scenario(path: Path | str, overrides: dict[str, Any] | None = None) -> 
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
         raise ScenarioError(
-            [_describe(path, e) for e in _without_typo_echoes(err.errors())]
+            [_describe(path, e) for e in _without_typo_echoes([dict(e) for e in err.errors()])]
         ) from None
     missing = [
         f"{path}: {key}: data file not found: {value} (paths are relative to the scenario file)"

@@ -84,7 +84,8 @@ def make_report(run_dir: Path) -> Path:
     )
     if tls_xy:
         ax_map.scatter(
-            *zip(*tls_xy, strict=True),
+            [x for x, _ in tls_xy],
+            [y for _, y in tls_xy],
             s=28,
             marker="s",
             c="black",

@@ -827,10 +827,10 @@ def _net_facts(net_file: Path) -> dict[str, object]:
     for c in root.iter("connection"):
         tl = c.get("tl")
         if tl:
-            node = edge_to.get(c.get("from"))
+            node = edge_to.get(c.get("from") or "")
             if node and node not in tls_nodes[tl]:
                 tls_nodes[tl].append(node)
-    tls_ids = sorted(t.get("id") for t in root.iter("tlLogic"))
+    tls_ids = sorted(t.get("id") or "" for t in root.iter("tlLogic"))
     programs: dict[str, dict[str, object]] = {}
     for t in root.iter("tlLogic"):
         phases = [p.get("state") or "" for p in t.iter("phase")]
@@ -841,15 +841,15 @@ def _net_facts(net_file: Path) -> dict[str, object]:
             "green_phases": len(greens),
             "links": len(phases[0]) if phases else 0,
         }
-    road_ids = {e.get("id") for e in edges if e.get("type") != "rail"}
+    road_ids = {e.get("id") or "" for e in edges if e.get("type") != "rail"}
     arcs = [
-        (c.get("from"), c.get("to"))
+        (c.get("from") or "", c.get("to") or "")
         for c in root.iter("connection")
         if c.get("from") in road_ids and c.get("to") in road_ids
     ]
     sccs = strongly_connected_components(arcs) if arcs else [[]]
-    rail_x = sorted(j.get("id") for j in junctions if j.get("type") == "rail_crossing")
-    names = sorted({e.get("name") for e in edges if e.get("name")})
+    rail_x = sorted(j.get("id") or "" for j in junctions if j.get("type") == "rail_crossing")
+    names = sorted({e.get("name") or "" for e in edges if e.get("name")})
     return {
         "edges": len(edges),
         "road_edges": sum(1 for e in edges if e.get("type") != "rail"),

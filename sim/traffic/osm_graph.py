@@ -79,7 +79,7 @@ def name_keys(name: str | None) -> tuple[str, ...]:
 
 def is_bridge(name: str | None) -> bool:
     """True for features named "Cầu …" (bridges and overpasses)."""
-    return bool(name) and normalise_name(name).startswith("cầu ")
+    return bool(name) and normalise_name(name or "").startswith("cầu ")
 
 
 @dataclass(frozen=True)
@@ -433,7 +433,7 @@ def build_graph(lines: list[RoadLine], *, snap_m: float = 1.0) -> RoadGraph:
         "dropped_length_m": round(dropped_len, 1),
         "level_crossings": sum(1 for n in nodes.values() if n.kind == "rail_crossing"),
     }
-    return RoadGraph(nodes=nodes, edges=edges, stats=stats)
+    return RoadGraph(nodes=nodes, edges=edges, stats=dict(stats))
 
 
 def _largest_component(

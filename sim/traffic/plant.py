@@ -165,7 +165,7 @@ class TrafficPlant:
     def points(self) -> list[PointSpec]:
         """Sensor and actuator points (see module docstring)."""
         step = self.step_s
-        age = {"stale_after_s": 3 * step, "bad_after_s": 10 * step}
+        stale, bad = 3 * step, 10 * step  # s: a plant that stops stepping goes stale
         specs: list[PointSpec] = []
         for tls_id in self.layouts:
             seg = point_segment(tls_id)
@@ -185,7 +185,8 @@ class TrafficPlant:
                     ValueType.STR,
                     choices=SIGNAL_CHARS,
                     description="state shown in SUMO",
-                    **age,
+                    stale_after_s=stale,
+                    bad_after_s=bad,
                 ),
                 PointSpec(
                     f"tls/{seg}/flashing",
@@ -193,27 +194,90 @@ class TrafficPlant:
                     "",
                     ValueType.BOOL,
                     description="cabinet watchdog flashing amber",
-                    **age,
+                    stale_after_s=stale,
+                    bad_after_s=bad,
                 ),
             ]
         for lane, (tls_id, prefix) in self._lane_of.items():
             length = self.layouts[tls_id].lane_lengths_m[lane]
             specs += [
                 PointSpec(
-                    f"{prefix}/queue_m", Direction.INPUT, "m", low=0, high=max(length, 1e4), **age
+                    f"{prefix}/queue_m",
+                    Direction.INPUT,
+                    "m",
+                    low=0,
+                    high=max(length, 1e4),
+                    stale_after_s=stale,
+                    bad_after_s=bad,
                 ),
-                PointSpec(f"{prefix}/occupancy_pct", Direction.INPUT, "%", low=0, high=100, **age),
-                PointSpec(f"{prefix}/vehicles", Direction.INPUT, "1", ValueType.INT, low=0, **age),
-                PointSpec(f"{prefix}/speed_mps", Direction.INPUT, "m/s", low=0, high=70, **age),
+                PointSpec(
+                    f"{prefix}/occupancy_pct",
+                    Direction.INPUT,
+                    "%",
+                    low=0,
+                    high=100,
+                    stale_after_s=stale,
+                    bad_after_s=bad,
+                ),
+                PointSpec(
+                    f"{prefix}/vehicles",
+                    Direction.INPUT,
+                    "1",
+                    ValueType.INT,
+                    low=0,
+                    stale_after_s=stale,
+                    bad_after_s=bad,
+                ),
+                PointSpec(
+                    f"{prefix}/speed_mps",
+                    Direction.INPUT,
+                    "m/s",
+                    low=0,
+                    high=70,
+                    stale_after_s=stale,
+                    bad_after_s=bad,
+                ),
             ]
             if "count" in self._lane_points:
                 specs.append(
-                    PointSpec(f"{prefix}/count", Direction.INPUT, "1", ValueType.INT, low=0, **age)
+                    PointSpec(
+                        f"{prefix}/count",
+                        Direction.INPUT,
+                        "1",
+                        ValueType.INT,
+                        low=0,
+                        stale_after_s=stale,
+                        bad_after_s=bad,
+                    )
                 )
         specs += [
-            PointSpec("traffic/city/running", Direction.INPUT, "1", ValueType.INT, low=0, **age),
-            PointSpec("traffic/city/arrived", Direction.INPUT, "1", ValueType.INT, low=0, **age),
-            PointSpec("traffic/city/teleports", Direction.INPUT, "1", ValueType.INT, low=0, **age),
+            PointSpec(
+                "traffic/city/running",
+                Direction.INPUT,
+                "1",
+                ValueType.INT,
+                low=0,
+                stale_after_s=stale,
+                bad_after_s=bad,
+            ),
+            PointSpec(
+                "traffic/city/arrived",
+                Direction.INPUT,
+                "1",
+                ValueType.INT,
+                low=0,
+                stale_after_s=stale,
+                bad_after_s=bad,
+            ),
+            PointSpec(
+                "traffic/city/teleports",
+                Direction.INPUT,
+                "1",
+                ValueType.INT,
+                low=0,
+                stale_after_s=stale,
+                bad_after_s=bad,
+            ),
         ]
         return specs
 
