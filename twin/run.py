@@ -359,6 +359,10 @@ def run_scenario(
         kpis["max_queue_m"] = {
             point_segment(k): round(v, 1) for k, v in sorted(plant.max_queue_m.items())
         }
+        kpis["max_queued_vehicles_by_class"] = {
+            point_segment(k): dict(sorted(v.items()))
+            for k, v in sorted(plant.max_queued_by_class.items())
+        }
         kpis["signalised_junctions"] = len(plant.layouts)
         kpis["oversaturated_junctions"] = sorted(k for k, p in plans.items() if p.oversaturated)
     kpis["interlock_violations"] = monitor.violations if monitor is not None else 0

@@ -42,12 +42,14 @@ from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from controllers.io import Direction, PointSpec, Quality, Sample, ValueType
+from sim.traffic.kpis import vehicle_classes
 from sim.traffic.layout import SignalLayout, point_segment
 
 __all__ = ["SIGNAL_CHARS", "TrafficPlant", "TrafficPlantConfig"]
 
 SIGNAL_CHARS = "rRyYgGsuoO"
 _LANE_POINTS = ("queue_m", "occupancy_pct", "vehicles", "speed_mps", "count")
+_HALTED_MPS = 0.1  # SUMO's halting threshold (m/s)
 _JAM_SPACING_M = 7.5  # meso queue estimate: metres of queue per queued vehicle
 _MESO_SLOW_FRACTION = 0.3  # meso: an edge below this share of its limit counts as queued
 
@@ -73,6 +75,7 @@ class TrafficPlantConfig:
             see the same paths. None starts SUMO here.
         detector_length_m: lane-area detector length (m), clipped to the lane.
         watchdog_s: seconds without a valid command before a junction flashes.
+        class_queue_period_s: how often (s) halted vehicles are counted by class.
         time_to_teleport_s: SUMO's grid-lock resolution (s); <= 0 disables teleports.
     """
 
@@ -90,6 +93,7 @@ class TrafficPlantConfig:
     remote: str | None = None
     detector_length_m: float = 150.0
     watchdog_s: float = 5.0
+    class_queue_period_s: float = 10.0
     time_to_teleport_s: float = 300.0
     extra_args: Sequence[str] = field(default_factory=tuple)
 
@@ -126,6 +130,11 @@ class TrafficPlant:
         self._arrived = 0
         self._teleports = 0
         self.max_queue_m: dict[str, float] = dict.fromkeys(self.layouts, 0.0)
+        # most vehicles of each class seen halted at once on a junction's detectors
+        # (sampled every ``class_queue_period_s``; micro mode only)
+        self.max_queued_by_class: dict[str, dict[str, int]] = {t: {} for t in self.layouts}
+        self._vtype_class: dict[str, str] = {}
+        self._next_class_sample = 0.0
         self._lane_of: dict[str, tuple[str, str]] = {}  # detector lane -> (tls, point prefix)
         for tls_id, layout in self.layouts.items():
             for lane in layout.lanes:
@@ -366,6 +375,10 @@ class TrafficPlant:
         self._t = 0.0
         self._latest.clear()
         self._lane_values.clear()
+        self._vtype_class = vehicle_classes(
+            [*self.config.additional_files, *self.config.route_files]
+        )
+        self._next_class_sample = 0.0
         self._read_sensors()
 
     def close(self) -> None:
@@ -409,6 +422,27 @@ class TrafficPlant:
         self._arrived += api.simulation.getArrivedNumber()
         self._teleports += api.simulation.getStartingTeleportNumber()
         self._read_sensors()
+        if self.config.mode == "micro" and t >= self._next_class_sample:
+            self._sample_queued_classes()
+            self._next_class_sample = t + self.config.class_queue_period_s
+
+    def _sample_queued_classes(self) -> None:
+        """Halted vehicles by class on each junction's detectors; keep the maxima."""
+        api = self._api
+        for tls_id, layout in self.layouts.items():
+            counts: dict[str, int] = {}
+            for lane in layout.lanes:
+                values = self._lane_values.get(lane)
+                if not values or not values[0]:  # no queue on this lane: nothing halted
+                    continue
+                for vid in api.lanearea.getLastStepVehicleIDs("e2_" + _det_id(lane)):
+                    if api.vehicle.getSpeed(vid) < _HALTED_MPS:
+                        group = self._vtype_class.get(api.vehicle.getTypeID(vid), "other")
+                        counts[group] = counts.get(group, 0) + 1
+            best = self.max_queued_by_class[tls_id]
+            for group, n in counts.items():
+                if n > best.get(group, 0):
+                    best[group] = n
 
     def sensors(self) -> Mapping[str, Sample]:
         """Sensor samples that changed at the last step (report by exception).

@@ -69,6 +69,9 @@ def test_red_approach_queues_and_green_approach_flows(grid_net, grid_routes, tmp
         # cars crossed the stop-line loops; held motorbikes only reach them (front of queue)
         assert north_count >= 15 and west_count <= north_count / 4
         assert plant.max_queue_m["B1"] >= west_queue
+        queued = plant.max_queued_by_class["B1"]
+        assert queued["motorbike"] >= 10  # the held motorbikes, counted by class
+        assert queued.get("car", 0) < queued["motorbike"]
     finally:
         plant.close()
 

@@ -81,6 +81,9 @@ def test_kpis_cover_classes_junctions_and_interlocks(faulted_run):
     )
     signals = json.loads((faulted_run.run_dir / "signal_plans.json").read_text())["plans"]
     assert set(kpis["max_queue_m"]) == set(signals) and len(signals) >= 15
+    by_class = kpis["max_queued_vehicles_by_class"]
+    assert set(by_class) == set(signals)
+    assert max(q.get("motorbike", 0) for q in by_class.values()) > 0
 
 
 def test_recorded_points_show_fault_quality_and_cabinet_flash(faulted_run):
