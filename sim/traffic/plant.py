@@ -173,8 +173,30 @@ class TrafficPlant:
     # -- points ------------------------------------------------------------
     def points(self) -> list[PointSpec]:
         """Sensor and actuator points (see module docstring)."""
-        step = self.step_s
-        stale, bad = 3 * step, 10 * step  # s: a plant that stops stepping goes stale
+        stale, bad = 3 * self.step_s, 10 * self.step_s  # s: a plant that stops stepping ages
+
+        def sensor(
+            name: str,
+            unit: str,
+            value_type: ValueType = ValueType.FLOAT,
+            low: float | None = None,
+            high: float | None = None,
+            **text: str,
+        ) -> PointSpec:
+            return PointSpec(
+                name,
+                Direction.INPUT,
+                unit,
+                value_type,
+                low,
+                high,
+                stale,
+                bad,
+                text.get("choices"),
+                text.get("description", ""),
+            )
+
+        count, flag, state = ValueType.INT, ValueType.BOOL, ValueType.STR
         specs: list[PointSpec] = []
         for tls_id in self.layouts:
             seg = point_segment(tls_id)
@@ -183,110 +205,32 @@ class TrafficPlant:
                     f"tls/{seg}/state",
                     Direction.OUTPUT,
                     "",
-                    ValueType.STR,
+                    state,
                     choices=SIGNAL_CHARS,
                     description="signal state, one char per link",
                 ),
-                PointSpec(
+                sensor(
                     f"tls/{seg}/state_actual",
-                    Direction.INPUT,
                     "",
-                    ValueType.STR,
+                    state,
                     choices=SIGNAL_CHARS,
                     description="state shown in SUMO",
-                    stale_after_s=stale,
-                    bad_after_s=bad,
                 ),
-                PointSpec(
-                    f"tls/{seg}/flashing",
-                    Direction.INPUT,
-                    "",
-                    ValueType.BOOL,
-                    description="cabinet watchdog flashing amber",
-                    stale_after_s=stale,
-                    bad_after_s=bad,
-                ),
+                sensor(f"tls/{seg}/flashing", "", flag, description="cabinet flashing amber"),
             ]
         for lane, (tls_id, prefix) in self._lane_of.items():
             length = self.layouts[tls_id].lane_lengths_m[lane]
             specs += [
-                PointSpec(
-                    f"{prefix}/queue_m",
-                    Direction.INPUT,
-                    "m",
-                    low=0,
-                    high=max(length, 1e4),
-                    stale_after_s=stale,
-                    bad_after_s=bad,
-                ),
-                PointSpec(
-                    f"{prefix}/occupancy_pct",
-                    Direction.INPUT,
-                    "%",
-                    low=0,
-                    high=100,
-                    stale_after_s=stale,
-                    bad_after_s=bad,
-                ),
-                PointSpec(
-                    f"{prefix}/vehicles",
-                    Direction.INPUT,
-                    "1",
-                    ValueType.INT,
-                    low=0,
-                    stale_after_s=stale,
-                    bad_after_s=bad,
-                ),
-                PointSpec(
-                    f"{prefix}/speed_mps",
-                    Direction.INPUT,
-                    "m/s",
-                    low=0,
-                    high=70,
-                    stale_after_s=stale,
-                    bad_after_s=bad,
-                ),
+                sensor(f"{prefix}/queue_m", "m", low=0, high=max(length, 1e4)),
+                sensor(f"{prefix}/occupancy_pct", "%", low=0, high=100),
+                sensor(f"{prefix}/vehicles", "1", count, low=0),
+                sensor(f"{prefix}/speed_mps", "m/s", low=0, high=70),
             ]
             if "count" in self._lane_points:
-                specs.append(
-                    PointSpec(
-                        f"{prefix}/count",
-                        Direction.INPUT,
-                        "1",
-                        ValueType.INT,
-                        low=0,
-                        stale_after_s=stale,
-                        bad_after_s=bad,
-                    )
-                )
+                specs.append(sensor(f"{prefix}/count", "1", count, low=0))
         specs += [
-            PointSpec(
-                "traffic/city/running",
-                Direction.INPUT,
-                "1",
-                ValueType.INT,
-                low=0,
-                stale_after_s=stale,
-                bad_after_s=bad,
-            ),
-            PointSpec(
-                "traffic/city/arrived",
-                Direction.INPUT,
-                "1",
-                ValueType.INT,
-                low=0,
-                stale_after_s=stale,
-                bad_after_s=bad,
-            ),
-            PointSpec(
-                "traffic/city/teleports",
-                Direction.INPUT,
-                "1",
-                ValueType.INT,
-                low=0,
-                stale_after_s=stale,
-                bad_after_s=bad,
-            ),
+            sensor(f"traffic/city/{what}", "1", count, low=0)
+            for what in ("running", "arrived", "teleports")
         ]
         return specs
 
