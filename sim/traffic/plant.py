@@ -127,6 +127,7 @@ class TrafficPlant:
         # every state put on the signal heads: (time s, tls, state); from ``time`` on
         self.signal_log: list[tuple[float, str, str]] = []
         self._lane_values: dict[str, tuple[Any, ...]] = {}
+        self._raw_e2: dict[str, Any] = {}  # last lane-area reading per lane (hot-path skip)
         self._arrived = 0
         self._teleports = 0
         self.max_queue_m: dict[str, float] = dict.fromkeys(self.layouts, 0.0)
@@ -319,6 +320,7 @@ class TrafficPlant:
         self._t = 0.0
         self._latest.clear()
         self._lane_values.clear()
+        self._raw_e2.clear()
         self._vtype_class = vehicle_classes(
             [*self.config.additional_files, *self.config.route_files]
         )
@@ -482,10 +484,14 @@ class TrafficPlant:
         max_queue = self.max_queue_m
         counts = self._counts
         last_values = self._lane_values
+        raw_previous = self._raw_e2
         for lane, tls_id, e2_id, e1_id, keys, limit, length in self._lane_keys:
             values: tuple[Any, ...]
             if micro:
                 r, loop = e2.get(e2_id), e1.get(e1_id)
+                if r and loop and not loop[passed_var] and r == raw_previous.get(lane):
+                    continue  # same reading as last step and nobody passed: nothing to publish
+                raw_previous[lane] = r
                 if not r or not loop:  # the detector gave no reading: its points go BAD
                     values = (None,) * len(keys)
                 else:
