@@ -84,6 +84,7 @@ class ConflictMonitorBank:
         return {"violations": self.violations_by_junction()}
 
     def restore(self, state: Mapping[str, Any]) -> None:
-        raise NotImplementedError(
-            "a conflict monitor restarts with its cabinet; it is not restored"
-        )
+        """Restore violation counters; interval timers restart (unknown history is not judged)."""
+        for tls, count in state.get("violations", {}).items():
+            if tls in self.monitors:
+                self.monitors[tls].violations = int(count)

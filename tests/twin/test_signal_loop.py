@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from controllers.io import Direction, PointSpec, ValueType
+from controllers.io import Direction, PointSpec, Sample, ValueType
 from controllers.signals import FixedTimeController, IntersectionSpec, webster_plan
 from sim.traffic.layout import read_signal_layouts
 from sim.traffic.plant import TrafficPlant, TrafficPlantConfig
@@ -75,3 +75,16 @@ def test_monitor_reports_a_cabinet_that_skips_the_start_up(grid_net, grid_routes
     _, monitor, log = run_with_link_outage(grid_net, grid_routes, tmp_path, False)
     assert monitor.violations > 0
     assert log.counts["interlock_violation"] >= 1
+
+
+def test_monitor_bank_snapshot_keeps_violation_counts():
+    spec = IntersectionSpec.from_program(
+        "J", ["GGrr", "yyrr", "rrGG", "rryy"], ["a", "a", "b", "b"]
+    )
+    bank = ConflictMonitorBank([spec], 1.0)
+    sample = {"tls/J/state_actual": Sample("GGGG")}
+    bank.scan(0.0, sample)  # conflicting greens
+    assert bank.violations > 0
+    fresh = ConflictMonitorBank([spec], 1.0)
+    fresh.restore(bank.snapshot())
+    assert fresh.violations == bank.violations
