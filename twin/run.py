@@ -255,89 +255,101 @@ def run_scenario(
     monitor: ConflictMonitorBank | None = None
     classes: dict[str, str] = {}
     plans: dict[str, SignalPlan] = {}
-    if traffic is not None:
-        tick = time.perf_counter()
-        demand_seed = rng.integer_seed("demand")
-        demand = generate_demand(
-            traffic.network,
-            run_dir / "demand",
-            begin_s=0.0,
-            end_s=scenario.duration,
-            day_offset_s=scenario.day_offset_s(),
-            seed=demand_seed,
-            scale=traffic.demand.scale,
-            zones_yaml=traffic.demand.zones,
-            vtypes_csv=traffic.demand.vtypes,
-            profile_csv=traffic.demand.profile,
-            daily_trips=traffic.demand.daily_trips,
-        )
-        manifest["derived_seeds"]["demand"] = demand_seed
-        manifest["demand"] = {
-            "requested": demand.n_requested,
-            "routed": demand.n_routed,
-            "routed_by_class": demand.routed_by_class,
-        }
-        manifest["timings_s"]["demand"] = round(time.perf_counter() - tick, 3)
-        layouts = read_signal_layouts(traffic.network, signal_ids(traffic.signals))
-        sumo_seed = rng.integer_seed("sumo")
-        manifest["derived_seeds"]["sumo"] = sumo_seed
-        plant = TrafficPlant(
-            TrafficPlantConfig(
-                net_file=traffic.network,
-                route_files=[demand.routes_file],
-                additional_files=[demand.vtypes_file],
-                run_dir=run_dir,
-                duration_s=scenario.duration,
-                step_s=traffic.step_s,
-                seed=sumo_seed,
-                mode=traffic.mode,
-                lateral_resolution_m=traffic.lateral_resolution_m,
-                backend=traffic.backend,
-                gui=traffic.gui,
-                remote=traffic.remote,
-                detector_length_m=traffic.detector_length_m,
-            ),
-            layouts,
-        )
-        kernel.add_plant(plant)
-        classes = vehicle_classes([demand.vtypes_file])
-        signals_cfg = scenario.controllers.signals
-        if signals_cfg is None:
-            log.emit(
-                0.0,
-                "signals_uncontrolled",
-                junctions=len(layouts),
-                note="no signal controllers: every signalised junction flashes amber",
+    try:  # setting up: a failure here is bad input, but the folder says what happened
+        if traffic is not None:
+            tick = time.perf_counter()
+            demand_seed = rng.integer_seed("demand")
+            demand = generate_demand(
+                traffic.network,
+                run_dir / "demand",
+                begin_s=0.0,
+                end_s=scenario.duration,
+                day_offset_s=scenario.day_offset_s(),
+                seed=demand_seed,
+                scale=traffic.demand.scale,
+                zones_yaml=traffic.demand.zones,
+                vtypes_csv=traffic.demand.vtypes,
+                profile_csv=traffic.demand.profile,
+                daily_trips=traffic.demand.daily_trips,
             )
-        else:
-            flows, peak_start = _peak_hour_flows(demand, scenario.duration, traffic.network)
-            controllers, specs, plans = build_signal_controllers(layouts, flows, signals_cfg)
-            for controller in controllers:
-                kernel.add_controller(controller)
-            monitor = ConflictMonitorBank(specs.values(), traffic.step_s, events=log)
-            kernel.add_controller(monitor)
-            (run_dir / "signal_plans.json").write_text(
-                json.dumps(
-                    {
-                        "design_hour_start_s": peak_start,
-                        "plans": {k: p.to_dict() for k, p in plans.items()},
-                    },
-                    indent=2,
+            manifest["derived_seeds"]["demand"] = demand_seed
+            manifest["demand"] = {
+                "requested": demand.n_requested,
+                "routed": demand.n_routed,
+                "routed_by_class": demand.routed_by_class,
+            }
+            manifest["timings_s"]["demand"] = round(time.perf_counter() - tick, 3)
+            layouts = read_signal_layouts(traffic.network, signal_ids(traffic.signals))
+            sumo_seed = rng.integer_seed("sumo")
+            manifest["derived_seeds"]["sumo"] = sumo_seed
+            plant = TrafficPlant(
+                TrafficPlantConfig(
+                    net_file=traffic.network,
+                    route_files=[demand.routes_file],
+                    additional_files=[demand.vtypes_file],
+                    run_dir=run_dir,
+                    duration_s=scenario.duration,
+                    step_s=traffic.step_s,
+                    seed=sumo_seed,
+                    mode=traffic.mode,
+                    lateral_resolution_m=traffic.lateral_resolution_m,
+                    backend=traffic.backend,
+                    gui=traffic.gui,
+                    remote=traffic.remote,
+                    detector_length_m=traffic.detector_length_m,
                 ),
-                encoding="utf-8",
+                layouts,
             )
-    weather = scenario.plants.weather
-    if weather is not None:
-        if weather.source == "csv":
-            if weather.csv is None:
-                raise ValueError("plants.weather.source is 'csv' but plants.weather.csv is not set")
-            series = load_weather_csv(weather.csv)
-        else:
-            series = generate_climate(
-                scenario.start, scenario.duration + 3600.0, rng=rng.stream("weather")
-            )
-        kernel.add_plant(WeatherPlant(series, step_s=weather.step_s, run_start=scenario.start))
-    _schedule_events(kernel, scenario)
+            kernel.add_plant(plant)
+            classes = vehicle_classes([demand.vtypes_file])
+            signals_cfg = scenario.controllers.signals
+            if signals_cfg is None:
+                log.emit(
+                    0.0,
+                    "signals_uncontrolled",
+                    junctions=len(layouts),
+                    note="no signal controllers: every signalised junction flashes amber",
+                )
+            else:
+                flows, peak_start = _peak_hour_flows(demand, scenario.duration, traffic.network)
+                controllers, specs, plans = build_signal_controllers(layouts, flows, signals_cfg)
+                for controller in controllers:
+                    kernel.add_controller(controller)
+                monitor = ConflictMonitorBank(specs.values(), traffic.step_s, events=log)
+                kernel.add_controller(monitor)
+                (run_dir / "signal_plans.json").write_text(
+                    json.dumps(
+                        {
+                            "design_hour_start_s": peak_start,
+                            "plans": {k: p.to_dict() for k, p in plans.items()},
+                        },
+                        indent=2,
+                    ),
+                    encoding="utf-8",
+                )
+        weather = scenario.plants.weather
+        if weather is not None:
+            if weather.source == "csv":
+                if weather.csv is None:
+                    raise ValueError(
+                        "plants.weather.source is 'csv' but plants.weather.csv is not set"
+                    )
+                series = load_weather_csv(weather.csv)
+            else:
+                series = generate_climate(
+                    scenario.start, scenario.duration + 3600.0, rng=rng.stream("weather")
+                )
+            kernel.add_plant(WeatherPlant(series, step_s=weather.step_s, run_start=scenario.start))
+        _schedule_events(kernel, scenario)
+    except Exception as err:
+        manifest["status"] = "setup_failed"
+        manifest["error"] = f"{type(err).__name__}: {err}"
+        log.emit(0.0, "setup_failed", error=manifest["error"])
+        log.close()
+        (run_dir / "manifest.json").write_text(
+            json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8"
+        )
+        raise
 
     error: BaseException | None = None
     try:

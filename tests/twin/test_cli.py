@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -88,3 +89,16 @@ def test_network_build_reproduces_the_committed_network(tmp_path):
     committed = REPO / "scenarios" / "dongha" / "net" / "dongha.net.xml"
     assert nets_equal(tmp_path / "dongha.net.xml", committed)
     assert "tls_count" in result.stdout and "network written" in result.stdout
+
+
+def test_setup_failure_is_bad_input_and_the_folder_says_why(tmp_path):
+    signals = tmp_path / "signals.yaml"
+    signals.write_text("signals:\n  - {id: Nowhere, reason: test}\n", encoding="utf-8")
+    path = variant(tmp_path, f"plants:\n  traffic:\n    signals: {signals}\n")
+    out = tmp_path / "out"
+    result = twin("run", str(path), "--duration", "2m", "--out", str(out))
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "no traffic light with id Nowhere" in result.stderr
+    assert "Traceback" not in result.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "setup_failed" and "Nowhere" in manifest["error"]
