@@ -44,6 +44,8 @@ from sim.traffic.osm_graph import (
     UTM48N_PROJ,
     WGS84,
     Carriageway,
+    GraphEdge,
+    GraphNode,
     RoadGraph,
     build_graph,
     detect_carriageways,
@@ -516,8 +518,6 @@ def add_median_crossings(
     Modifies ``graph``, ``junctions`` and ``oneway`` in place; returns the added
     node ids per signal.
     """
-    from sim.traffic.osm_graph import GraphEdge, GraphNode
-
     added: dict[str, list[str]] = {}
     owner = {n: sid for sid, ns in junctions.items() for n in ns}
     for sid in list(junctions):
@@ -564,12 +564,8 @@ def add_median_crossings(
                 if owner.get(nid, sid) != sid or graph.nodes[nid].kind != "junction":
                     continue
             else:
-                foot = (round(foot[0], 3), round(foot[1], 3))
                 nid = f"n_{sid}_{len(added.get(sid, [])) + 1}"
-                graph.nodes[nid] = GraphNode(nid, foot[0], foot[1], "junction")
-                first = GraphEdge(f"{e.id}a", e.from_node, nid, e.line, (*e.shape[: si + 1], foot))
-                second = GraphEdge(f"{e.id}b", nid, e.to_node, e.line, (foot, *e.shape[si + 1 :]))
-                graph.edges[idx : idx + 1] = [first, second]
+                first, second = _split_edge(graph, idx, si, foot, nid)
                 c = oneway.pop(e.id)
                 for half in (first, second):
                     oneway[half.id] = Carriageway(
@@ -587,8 +583,6 @@ def _insert_signal_node(
     graph: RoadGraph, spec: SignalSpec, p: tuple[float, float], keys: list[str], path: Path
 ) -> tuple[str, float]:
     """Split the nearest edge of the named streets at the foot of ``p``; new node id."""
-    from sim.traffic.osm_graph import GraphEdge, GraphNode
-
     best: tuple[float, int, int, tuple[float, float]] | None = None
     for ei, e in enumerate(graph.edges):
         if not set(name_keys(e.line.name)) & set(keys):
@@ -604,14 +598,22 @@ def _insert_signal_node(
             f"{SIGNAL_MAX_OFFSET_M:.0f} m from {keys}. Hint: fix lonlat."
         )
     d, ei, si, foot = best
-    e = graph.edges[ei]
-    foot = (round(foot[0], 3), round(foot[1], 3))
     nid = f"n_{spec.id}"
+    _split_edge(graph, ei, si, foot, nid)
+    return nid, d
+
+
+def _split_edge(
+    graph: RoadGraph, idx: int, si: int, foot: tuple[float, float], nid: str
+) -> tuple[GraphEdge, GraphEdge]:
+    """Split edge ``idx`` after shape point ``si`` at ``foot`` (m) with a new junction ``nid``."""
+    e = graph.edges[idx]
+    foot = (round(foot[0], 3), round(foot[1], 3))
     graph.nodes[nid] = GraphNode(nid, foot[0], foot[1], "junction")
     first = GraphEdge(f"{e.id}a", e.from_node, nid, e.line, (*e.shape[: si + 1], foot))
     second = GraphEdge(f"{e.id}b", nid, e.to_node, e.line, (foot, *e.shape[si + 1 :]))
-    graph.edges[ei : ei + 1] = [first, second]
-    return nid, d
+    graph.edges[idx : idx + 1] = [first, second]
+    return first, second
 
 
 def _foot(

@@ -43,6 +43,16 @@ def drive(plant: TrafficPlant, seconds: int, state: str | None) -> None:
         plant.advance(float(t))
 
 
+def two_minutes_of_sensors(plant: TrafficPlant) -> dict:
+    """Run ``plant`` 120 s with north-south green; its latest sensor values."""
+    plant.start(0)
+    try:
+        drive(plant, 120, ns_green_ew_red(plant))
+        return {k: v.value for k, v in plant.latest().items()}
+    finally:
+        plant.close()
+
+
 def test_points_cover_every_controlled_lane(grid_net, grid_routes, tmp_path):
     plant = make_plant(grid_net, grid_routes, tmp_path)
     names = {p.name: p for p in plant.points()}
@@ -130,15 +140,12 @@ def test_meso_mode_runs_and_estimates_queues(grid_net, grid_routes, tmp_path):
 
 @pytest.mark.parametrize("backend", ["traci"])
 def test_traci_backend_matches_libsumo(grid_net, grid_routes, tmp_path, backend):
-    results = []
-    for name in ("libsumo", backend):
-        plant = make_plant(grid_net, grid_routes, tmp_path / name, backend=name, duration_s=120)
-        plant.start(0)
-        try:
-            drive(plant, 120, ns_green_ew_red(plant))
-            results.append({k: v.value for k, v in plant.latest().items()})
-        finally:
-            plant.close()
+    results = [
+        two_minutes_of_sensors(
+            make_plant(grid_net, grid_routes, tmp_path / name, backend=name, duration_s=120)
+        )
+        for name in ("libsumo", backend)
+    ]
     assert results[0] == results[1]
 
 
@@ -171,18 +178,15 @@ def test_remote_sumo_over_traci_matches_libsumo(grid_net, grid_routes, tmp_path)
         stderr=subprocess.DEVNULL,
     )
     try:
-        results = []
-        for name, extra in (
-            ("local", {}),
-            ("remote", {"backend": "traci", "remote": f"127.0.0.1:{port}"}),
-        ):
-            plant = make_plant(grid_net, grid_routes, tmp_path / name, duration_s=120, **extra)
-            plant.start(0)
-            try:
-                drive(plant, 120, ns_green_ew_red(plant))
-                results.append({k: v.value for k, v in plant.latest().items()})
-            finally:
-                plant.close()
+        results = [
+            two_minutes_of_sensors(
+                make_plant(grid_net, grid_routes, tmp_path / name, duration_s=120, **extra)
+            )
+            for name, extra in (
+                ("local", {}),
+                ("remote", {"backend": "traci", "remote": f"127.0.0.1:{port}"}),
+            )
+        ]
         assert results[0] == results[1]
     finally:
         server.wait(timeout=30)
