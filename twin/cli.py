@@ -4,6 +4,7 @@ Commands:
     twin run SCENARIO.yaml [--duration D] [--seed N] [--out DIR]
     twin validate SCENARIO.yaml
     twin network build [--out DIR]
+    twin signals bench --sumocfg PATH [--controllers LIST] [--seeds N] [--begin S --end S]
 
 Exit codes: 0 done, 1 the run failed (the run folder keeps what was recorded),
 2 bad input (scenario, data files, options).
@@ -27,6 +28,8 @@ app = typer.Typer(
 )
 network_app = typer.Typer(no_args_is_help=True, help="Build the Đông Hà SUMO network from OSM.")
 app.add_typer(network_app, name="network")
+signals_app = typer.Typer(no_args_is_help=True, help="Signal control tools.")
+app.add_typer(signals_app, name="signals")
 
 _err = Console(stderr=True, highlight=False)
 _out = Console(highlight=False)
@@ -186,6 +189,55 @@ def network_build(
         )
     )
     _out.print(f"network written to {out}")
+
+
+@signals_app.command("bench")
+def signals_bench(
+    sumocfg: Annotated[Path, typer.Option(help="SUMO configuration (.sumocfg) to run")],
+    controllers: Annotated[
+        str,
+        typer.Option(
+            help="comma-separated: fixed, actuated, delay_based, maxpressure, "
+            "adaptive (ours also as NAME+camera)"
+        ),
+    ] = "fixed,actuated,delay_based,maxpressure,adaptive",
+    seeds: Annotated[int, typer.Option(min=1, help="number of seeds (1..N)")] = 5,
+    first_seed: Annotated[int, typer.Option(help="first seed")] = 1,
+    begin: Annotated[float | None, typer.Option(help="SUMO begin time, s")] = None,
+    end: Annotated[float | None, typer.Option(help="SUMO end time, s")] = None,
+    jobs: Annotated[int | None, typer.Option(help="parallel runs (default: cores)")] = None,
+    out: Annotated[Path, typer.Option(help="folder for the runs' SUMO outputs")] = Path(
+        "runs/signals-bench"
+    ),
+    corridors: Annotated[
+        Path | None, typer.Option(help="corridors YAML for the adaptive controller")
+    ] = None,
+    pcu_per_vehicle: Annotated[
+        float, typer.Option(min=0.01, max=5.0, help="mix-average PCU per vehicle")
+    ] = 1.0,
+    all_red: Annotated[float, typer.Option(min=0.1, max=6.0, help="all-red after amber, s")] = 2.0,
+) -> None:
+    """Compare signal controllers on any SUMO configuration: one JSON line per run."""
+    from twin.signals_bench import BenchSettings, run_bench, write_line
+
+    settings = BenchSettings(
+        all_red_s=all_red, corridors=corridors, pcu_per_vehicle=pcu_per_vehicle
+    )
+    names = [c.strip() for c in controllers.split(",") if c.strip()]
+    try:
+        for record in run_bench(
+            sumocfg,
+            names,
+            list(range(first_seed, first_seed + seeds)),
+            out,
+            begin_s=begin,
+            end_s=end,
+            jobs=jobs,
+            settings=settings,
+        ):
+            _out.print(write_line(record), soft_wrap=True, highlight=False, markup=False)
+    except ValueError as err:
+        raise _bad_input([str(err)]) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

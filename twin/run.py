@@ -27,15 +27,13 @@ from typing import Any
 import yaml
 
 from controllers.io import Quality
-from controllers.signals import (
-    FixedTimeController,
-    IntersectionSpec,
-    SignalPlan,
-    webster_plan,
-)
+from controllers.signals import IntersectionSpec, SignalPlan
+from controllers.signals.phase_control import PhaseSelectingController
+from sim.traffic.camera import CameraErrorModel, MeasuredPlant
 from sim.traffic.demand import DemandResult, generate_demand
+from sim.traffic.hires_log import write_hires_logs
 from sim.traffic.kpis import trip_kpis, vehicle_classes
-from sim.traffic.layout import SignalLayout, point_segment, read_signal_layouts
+from sim.traffic.layout import point_segment, read_signal_layouts
 from sim.traffic.plant import TrafficPlant, TrafficPlantConfig
 from sim.weather import WeatherPlant, generate_climate, load_weather_csv
 from twin.eventlog import EventLog
@@ -43,7 +41,8 @@ from twin.kernel import Kernel, ScheduledAction
 from twin.monitors import ConflictMonitorBank
 from twin.recorder import Recorder
 from twin.rng import RngRegistry
-from twin.scenario import Scenario, SignalControllerConfig, scenario_paths
+from twin.scenario import Scenario, scenario_paths
+from twin.signal_setup import build_signal_controllers, mix_pcu_per_vehicle
 
 __all__ = ["RunFailedError", "RunResult", "run_scenario", "signal_ids"]
 
@@ -109,35 +108,6 @@ def _peak_hour_flows(
             best = (total, start, flows)
         start += 900.0
     return best[2], best[1]
-
-
-def build_signal_controllers(
-    layouts: dict[str, SignalLayout],
-    flows: dict[tuple[str, str], float],
-    cfg: SignalControllerConfig,
-) -> tuple[list[FixedTimeController], dict[str, IntersectionSpec], dict[str, SignalPlan]]:
-    """Webster fixed-time controllers for every layout, from edge-pair flows (PCU/h)."""
-    controllers, specs, plans = [], {}, {}
-    for tls_id, layout in layouts.items():
-        spec = IntersectionSpec.from_program(
-            tls_id,
-            layout.phase_states,
-            layout.link_lanes,
-            min_green_s=cfg.min_green_s,
-            amber_s=cfg.amber_s,
-            all_red_s=cfg.all_red_s,
-        )
-        link_flows = [flows.get(pair, 0.0) for pair in layout.link_edges]
-        plan = webster_plan(
-            spec,
-            link_flows,
-            saturation_pcu_h_per_lane=cfg.saturation_pcu_h_per_lane,
-            min_cycle_s=cfg.min_cycle_s,
-            max_cycle_s=cfg.max_cycle_s,
-        )
-        controllers.append(FixedTimeController(spec, plan, scan_period_s=cfg.scan_period_s))
-        specs[tls_id], plans[tls_id] = spec, plan
-    return controllers, specs, plans
 
 
 def _versions() -> dict[str, str]:
@@ -255,6 +225,7 @@ def run_scenario(
     monitor: ConflictMonitorBank | None = None
     classes: dict[str, str] = {}
     plans: dict[str, SignalPlan] = {}
+    specs: dict[str, IntersectionSpec] = {}
     try:  # setting up: a failure here is bad input, but the folder says what happened
         if traffic is not None:
             tick = time.perf_counter()
@@ -300,7 +271,12 @@ def run_scenario(
                 ),
                 layouts,
             )
-            kernel.add_plant(plant)
+            if traffic.measurement.kind == "camera":
+                model = CameraErrorModel(**traffic.measurement.model_dump(exclude={"kind"}))
+                kernel.add_plant(MeasuredPlant(plant, model, rng.stream("camera")))
+                log.emit(0.0, "camera_measurement", model=traffic.measurement.model_dump())
+            else:
+                kernel.add_plant(plant)
             classes = vehicle_classes([demand.vtypes_file])
             signals_cfg = scenario.controllers.signals
             if signals_cfg is None:
@@ -312,7 +288,14 @@ def run_scenario(
                 )
             else:
                 flows, peak_start = _peak_hour_flows(demand, scenario.duration, traffic.network)
-                controllers, specs, plans = build_signal_controllers(layouts, flows, signals_cfg)
+                controllers, specs, plans = build_signal_controllers(
+                    layouts,
+                    flows,
+                    signals_cfg,
+                    net_file=traffic.network,
+                    pcu_per_vehicle=mix_pcu_per_vehicle(traffic.demand.vtypes),
+                    detector_length_m=traffic.detector_length_m,
+                )
                 for controller in controllers:
                     kernel.add_controller(controller)
                 monitor = ConflictMonitorBank(specs.values(), traffic.step_s, events=log)
@@ -362,6 +345,32 @@ def run_scenario(
         log.close()
 
     kpis: dict[str, Any] = {}
+    if plant is not None and specs:
+        try:
+            hires = write_hires_logs(
+                run_dir,
+                plant.layouts,
+                green_phases={t: spec.green_phases for t, spec in specs.items()},
+            )
+            manifest["signal_records"] = hires.to_dict()
+        except (OSError, ValueError) as err:  # keep the run's other outputs
+            manifest["signal_records"] = {"error": f"{type(err).__name__}: {err}"}
+        times = [
+            t
+            for c in kernel.controllers
+            if isinstance(c, PhaseSelectingController)
+            for t in c.decision_times_s
+        ]
+        if times:
+            times.sort()
+            kpis["decision_ms"] = {
+                "p50": round(times[len(times) // 2] * 1e3, 4),
+                "p99": round(times[min(len(times) - 1, int(0.99 * len(times)))] * 1e3, 4),
+                "max": round(times[-1] * 1e3, 4),
+            }
+            kpis["fallbacks_to_fixed_plan"] = sum(
+                c.fallbacks for c in kernel.controllers if isinstance(c, PhaseSelectingController)
+            )
     if plant is not None and (run_dir / "tripinfo.xml").exists():
         try:
             kpis.update(trip_kpis(run_dir / "tripinfo.xml", classes))

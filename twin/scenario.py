@@ -92,6 +92,19 @@ class DemandConfig(_Strict):
     daily_trips: float | None = Field(None, gt=0, description="trips per weekday before scale")
 
 
+class MeasurementConfig(_Strict):
+    """How controllers see the lanes: SUMO's detectors as they are, or camera estimates."""
+
+    kind: Literal["detectors", "camera"] = "detectors"
+    bias: float = Field(-0.05, gt=-1, le=1, description="camera: relative count bias")
+    noise_sd: float = Field(0.16, ge=0, le=1, description="camera: relative noise sd")
+    miss_rate: float = Field(0.05, ge=0, lt=1, description="camera: share of vehicles missed")
+    dropout_rate_per_h: float = Field(0.25, ge=0, le=60, description="camera outages per lane-h")
+    dropout_mean_s: float = Field(90.0, gt=0, le=86400)
+    freeze_rate_per_h: float = Field(0.1, ge=0, le=60, description="frozen images per lane-h")
+    freeze_mean_s: float = Field(300.0, gt=0, le=86400)
+
+
 class TrafficConfig(_Strict):
     """The SUMO traffic plant."""
 
@@ -116,6 +129,10 @@ class TrafficConfig(_Strict):
         le=500,
         description="lane-area detector length, m (queues beyond it are unseen)",
     )
+    measurement: MeasurementConfig = Field(
+        default_factory=MeasurementConfig,
+        description="detectors, or camera estimates (defaults: the city's ~85 % cameras)",
+    )
 
 
 class WeatherConfig(_Strict):
@@ -136,7 +153,11 @@ class PlantsConfig(_Strict):
 class SignalControllerConfig(_Strict):
     """Signal controllers at every signalised junction of the network."""
 
-    kind: Literal["fixed_time"] = "fixed_time"
+    kind: Literal["fixed_time", "maxpressure", "adaptive"] = Field(
+        "fixed_time",
+        description="fixed_time (Webster plans), maxpressure (reference) or adaptive "
+        "(coordinated); the adaptive kinds fall back to the Webster plan on bad input",
+    )
     scan_period_s: float = Field(
         1.0, gt=0, le=2.5, description="s; at most half the cabinet watchdog (5 s)"
     )
@@ -146,12 +167,31 @@ class SignalControllerConfig(_Strict):
     saturation_pcu_h_per_lane: float = Field(1800.0, ge=600, le=2500)
     min_cycle_s: float = Field(40.0, ge=20, le=240)
     max_cycle_s: float = Field(120.0, ge=30, le=300)
+    max_green_s: float = Field(60.0, ge=10, le=180, description="adaptive kinds, s")
+    max_red_s: float = Field(
+        120.0, ge=30, le=300, description="adaptive kinds: starvation guard, s"
+    )
+    pcu_per_vehicle: float | None = Field(
+        None, gt=0, le=5, description="null: the traffic-mix average of the vehicle-type table"
+    )
+    corridors: Path | None = Field(
+        None, description="YAML of coordinated corridors (lists of signal ids)"
+    )
+    coordination: bool = Field(True, description="adaptive: predict platoons from upstream signals")
+    fallback_failed_fraction: float = Field(
+        0.25, ge=0, le=1, description="share of failed lanes above which the fixed plan runs"
+    )
+    recover_after_s: float = Field(10.0, ge=0, le=600)
 
     @model_validator(mode="after")
     def _cycle_bounds(self) -> SignalControllerConfig:
         if self.min_cycle_s > self.max_cycle_s:
             raise ValueError(
                 f"min_cycle_s ({self.min_cycle_s:g}) is above max_cycle_s ({self.max_cycle_s:g})"
+            )
+        if self.max_green_s <= self.min_green_s:
+            raise ValueError(
+                f"max_green_s ({self.max_green_s:g}) must exceed min_green_s ({self.min_green_s:g})"
             )
         return self
 
@@ -285,7 +325,7 @@ def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     return data
 
 
-_PATH_KEYS = {"network", "signals", "zones", "vtypes", "profile", "csv"}
+_PATH_KEYS = {"network", "signals", "zones", "vtypes", "profile", "csv", "corridors"}
 
 
 def _absolute_paths(data: Any, folder: Path) -> Any:

@@ -5,7 +5,8 @@ Definitions (per completed vehicle, then averaged):
 - delay (s) = ``timeLoss`` (time lost against driving at the desired speed)
   + ``departDelay`` (time waiting to enter the network);
 - travel time (s) = ``duration`` (arrival - departure);
-- stops = ``waitingCount`` (times the vehicle came to a halt, speed < 0.1 m/s).
+- stops = ``waitingCount`` (times the vehicle came to a halt, speed < 0.1 m/s);
+- waiting time (s) = ``waitingTime`` (time spent halted, speed < 0.1 m/s).
 
 Vehicles still travelling at the end are counted as unfinished, not averaged.
 """
@@ -45,7 +46,7 @@ def vehicle_classes(files: Iterable[Path]) -> dict[str, str]:
     return groups
 
 
-def _summarise(rows: list[tuple[float, float, float]]) -> dict[str, float | int]:
+def _summarise(rows: list[tuple[float, float, float, float]]) -> dict[str, float | int]:
     n = len(rows)
     if n == 0:
         return {
@@ -53,19 +54,21 @@ def _summarise(rows: list[tuple[float, float, float]]) -> dict[str, float | int]
             "mean_delay_s": 0.0,
             "mean_travel_time_s": 0.0,
             "mean_stops": 0.0,
+            "mean_waiting_s": 0.0,
         }
     return {
         "vehicles_completed": n,
         "mean_delay_s": round(sum(r[0] for r in rows) / n, 2),
         "mean_travel_time_s": round(sum(r[1] for r in rows) / n, 2),
         "mean_stops": round(sum(r[2] for r in rows) / n, 3),
+        "mean_waiting_s": round(sum(r[3] for r in rows) / n, 2),
     }
 
 
 def trip_kpis(tripinfo: Path, classes: dict[str, str]) -> dict[str, object]:
     """KPIs from a tripinfo file: overall, ``by_class``, and ``vehicles_unfinished``."""
-    rows: list[tuple[float, float, float]] = []
-    by_class: dict[str, list[tuple[float, float, float]]] = {}
+    rows: list[tuple[float, float, float, float]] = []
+    by_class: dict[str, list[tuple[float, float, float, float]]] = {}
     unfinished = 0
     for _event, elem in ET.iterparse(tripinfo):
         if elem.tag != "tripinfo":
@@ -77,6 +80,7 @@ def trip_kpis(tripinfo: Path, classes: dict[str, str]) -> dict[str, object]:
                 float(elem.get("timeLoss", 0)) + float(elem.get("departDelay", 0)),
                 float(elem.get("duration", 0)),
                 float(elem.get("waitingCount", 0)),
+                float(elem.get("waitingTime", 0)),
             )
             rows.append(row)
             group = classes.get(elem.get("vType", ""), elem.get("vType", "unknown"))

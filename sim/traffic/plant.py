@@ -63,7 +63,10 @@ class TrafficPlantConfig:
         route_files: demand (routes or trips).
         additional_files: vehicle types and other additionals.
         run_dir: folder for SUMO's outputs (tripinfo, summary, edge data, log).
-        duration_s: run length (s); SUMO time 0 is the scenario start.
+        duration_s: run length (s).
+        begin_s: SUMO time (s) of the run's start: run time t is SUMO time
+            ``begin_s + t`` (0 for the twin's own scenarios; a benchmark of
+            someone else's configuration may start later).
         step_s: SUMO step length (s).
         seed: SUMO's random seed.
         mode: 'micro' or 'meso'.
@@ -77,6 +80,9 @@ class TrafficPlantConfig:
         watchdog_s: seconds without a valid command before a junction flashes.
         class_queue_period_s: how often (s) halted vehicles are counted by class.
         time_to_teleport_s: SUMO's grid-lock resolution (s); <= 0 disables teleports.
+        detector_events: micro mode only: also put an instantaneous induction loop at
+            each stop-line loop; SUMO writes every vehicle's enter/leave time (s, sub-step)
+            to ``run_dir/detector_events.xml``, the input of ``sim.traffic.hires_log``.
     """
 
     net_file: Path
@@ -95,6 +101,8 @@ class TrafficPlantConfig:
     watchdog_s: float = 5.0
     class_queue_period_s: float = 10.0
     time_to_teleport_s: float = 300.0
+    begin_s: float = 0.0
+    detector_events: bool = True
     extra_args: Sequence[str] = field(default_factory=tuple)
 
 
@@ -256,9 +264,9 @@ class TrafficPlant:
             "--additional-files",
             ",".join(additionals),
             "--begin",
-            "0",
+            f"{c.begin_s:g}",
             "--end",
-            f"{c.duration_s:g}",
+            f"{c.begin_s + c.duration_s:g}",
             "--step-length",
             f"{c.step_s:g}",
             "--seed",
@@ -363,7 +371,7 @@ class TrafficPlant:
         """Step SUMO to time ``t`` (s)."""
         api = self._api
         self._watchdog()
-        api.simulationStep(t)
+        api.simulationStep(self.config.begin_s + t)
         self._t = t
         self._arrived += api.simulation.getArrivedNumber()
         self._teleports += api.simulation.getStartingTeleportNumber()
@@ -536,12 +544,17 @@ class TrafficPlant:
         return queue, occupancy, vehicles, speed
 
     def _write_detectors(self) -> None:
+        from sim.traffic.hires_log import DETECTOR_EVENTS_FILE, instant_loop_id
+
         c = self.config
+        # instant loops write one line per vehicle enter/leave, all into one file
+        events_file = quoteattr(str((c.run_dir / DETECTOR_EVENTS_FILE).resolve()))
         lines = ["<additional>"]
         for lane, (tls_id, _prefix) in self._lane_of.items():
             length = self.layouts[tls_id].lane_lengths_m[lane]
             det = _det_id(lane)
             e2_len = min(c.detector_length_m, max(length - 0.2, 0.5))
+            loop_pos = f"{max(0.1, length - 3.0):.2f}"
             lines.append(
                 f"  <laneAreaDetector id={quoteattr('e2_' + det)} lane={quoteattr(lane)} "
                 f'pos="{max(0.0, length - 0.1 - e2_len):.2f}" length="{e2_len:.2f}" '
@@ -549,9 +562,15 @@ class TrafficPlant:
             )
             lines.append(
                 f"  <inductionLoop id={quoteattr('e1_' + det)} lane={quoteattr(lane)} "
-                f'pos="{max(0.1, length - 3.0):.2f}" period="{c.step_s:g}" file="NUL" '
+                f'pos="{loop_pos}" period="{c.step_s:g}" file="NUL" '
                 'friendlyPos="true"/>'
             )
+            if c.detector_events:
+                lines.append(
+                    f"  <instantInductionLoop id={quoteattr(instant_loop_id(lane))} "
+                    f'lane={quoteattr(lane)} pos="{loop_pos}" file={events_file} '
+                    'friendlyPos="true"/>'
+                )
         lines.append("</additional>")
         text = "\n".join(lines) + "\n" if c.mode == "micro" else "<additional/>\n"
         (c.run_dir / "detectors.add.xml").write_text(text, encoding="utf-8")

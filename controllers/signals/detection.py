@@ -1,0 +1,191 @@
+"""Lane demand as a signal controller sees it: detector (or camera) points turned into PCU.
+
+Each controlled incoming lane has a lane-area detector (a loop array or a
+camera zone) over its last stretch before the stop line. The controller reads
+two of its points:
+
+- ``PREFIX/vehicles``: vehicles in the zone (count, >= 0);
+- ``PREFIX/queue_m``: jam length in the zone (m, >= 0);
+- ``PREFIX/count`` (optional): vehicles that crossed the stop line since
+  start (cumulative count, a loop or a camera line), for gap-out.
+
+**Car-equivalents.** Demand is counted in passenger-car units (PCU), not
+vehicles: ``demand_pcu = vehicles x pcu_per_vehicle``, where
+``pcu_per_vehicle`` is the lane's traffic-mix average (for Đông Hà's mix of
+83 % motorbikes at 0.29 PCU, 11 % cars, 3 % trucks at 2.5, 1 % buses at 3.1
+and 2 % bicycles it is about 0.45 PCU per vehicle). A queue of thirty
+motorbikes then weighs like about fourteen cars, which is what it takes to
+discharge it; a vehicle count would weigh it like thirty.
+
+**Quality.** A lane whose ``vehicles`` sample is missing, not GOOD (the
+kernel has already aged it: stale is UNCERTAIN, older is BAD), or
+malformed is *failed*. A lane whose non-zero reading has not changed at all
+for ``frozen_after_s`` is *frozen* (a stuck loop or a frozen camera image:
+real traffic never holds still to the vehicle and the metre that long) and
+counts as failed too. Like a cabinet's detector-fault handling, a failed
+lane is given a *recall*: it is assumed to carry its last good demand, or
+``recall_pcu`` if that was less, so its phase keeps being served.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from controllers.io import Direction, PointSpec, Quality, Sample, ValueType
+
+__all__ = ["LaneDetector", "LaneReading", "read_lanes"]
+
+
+@dataclass(frozen=True)
+class LaneReading:
+    """One lane at one scan.
+
+    Attributes:
+        demand_pcu: PCU in the detection zone (>= 0); the recall value if failed.
+        queued: True when the zone reports a jam (queue_m > 0).
+        failed: True when the reading is missing, not GOOD, malformed or frozen.
+        crossed: vehicles that crossed the stop line since the previous scan
+            (0 if unknown or the lane has no count).
+    """
+
+    demand_pcu: float
+    queued: bool
+    failed: bool
+    crossed: int = 0
+
+
+class LaneDetector:
+    """The detection zone of one incoming lane and how to read it.
+
+    Args:
+        lane: the lane id (as in the network).
+        prefix: point-name prefix of its detector, e.g. ``tls/J07/det/e12_0``.
+        pcu_per_vehicle: traffic-mix average PCU per vehicle (> 0, <= 5).
+        recall_pcu: demand assumed while the lane's input is failed (PCU, >= 0).
+        frozen_after_s: a non-zero reading unchanged this long is frozen (s, > 0).
+        count: also read the stop-line count (``PREFIX/count``).
+    """
+
+    __slots__ = (
+        "_last_change",
+        "_last_count",
+        "_last_good_pcu",
+        "_last_value",
+        "count_point",
+        "frozen_after_s",
+        "lane",
+        "pcu_per_vehicle",
+        "prefix",
+        "queue_point",
+        "recall_pcu",
+        "vehicles_point",
+    )
+
+    def __init__(
+        self,
+        lane: str,
+        prefix: str,
+        *,
+        pcu_per_vehicle: float = 0.45,
+        recall_pcu: float = 4.0,
+        frozen_after_s: float = 180.0,
+        count: bool = True,
+    ) -> None:
+        if not (math.isfinite(pcu_per_vehicle) and 0 < pcu_per_vehicle <= 5):
+            raise ValueError(
+                f"lane {lane}: pcu_per_vehicle must be in (0, 5], got {pcu_per_vehicle}"
+            )
+        if not (math.isfinite(recall_pcu) and recall_pcu >= 0):
+            raise ValueError(f"lane {lane}: recall_pcu must be >= 0, got {recall_pcu}")
+        if not (math.isfinite(frozen_after_s) and frozen_after_s > 0):
+            raise ValueError(f"lane {lane}: frozen_after_s must be > 0 s, got {frozen_after_s}")
+        self.lane = lane
+        self.prefix = prefix
+        self.pcu_per_vehicle = float(pcu_per_vehicle)
+        self.recall_pcu = float(recall_pcu)
+        self.frozen_after_s = float(frozen_after_s)
+        self.vehicles_point = f"{prefix}/vehicles"
+        self.queue_point = f"{prefix}/queue_m"
+        self.count_point = f"{prefix}/count" if count else None
+        self._last_count: int | None = None
+        self._last_value: tuple[object, object] | None = None
+        self._last_change = -math.inf
+        self._last_good_pcu = 0.0
+
+    def _recall(self) -> LaneReading:
+        return LaneReading(max(self.recall_pcu, self._last_good_pcu), True, True)
+
+    def points(self) -> tuple[PointSpec, ...]:
+        """The INPUT points read (specs agree with the traffic plant's)."""
+        own = (
+            PointSpec(self.vehicles_point, Direction.INPUT, "1", ValueType.INT, low=0),
+            PointSpec(self.queue_point, Direction.INPUT, "m", ValueType.FLOAT, low=0),
+        )
+        if self.count_point is None:
+            return own
+        return (*own, PointSpec(self.count_point, Direction.INPUT, "1", ValueType.INT, low=0))
+
+    def _crossed(self, inputs: Mapping[str, Sample]) -> int:
+        """Vehicles counted at the stop line since the last read (0 if unknown)."""
+        if self.count_point is None:
+            return 0
+        sample = inputs.get(self.count_point)
+        value = sample.value if sample is not None else None
+        if (
+            sample is None
+            or sample.quality is not Quality.GOOD
+            or not isinstance(value, int)
+            or isinstance(value, bool)
+        ):
+            self._last_count = None
+            return 0
+        last, self._last_count = self._last_count, value
+        return value - last if last is not None and value > last else 0
+
+    def read(self, now: float, inputs: Mapping[str, Sample]) -> LaneReading:
+        """The lane's reading at ``now`` (s) from the scan's ``inputs``."""
+        crossed = self._crossed(inputs)
+        vehicles = inputs.get(self.vehicles_point)
+        queue = inputs.get(self.queue_point)
+        if (
+            vehicles is None
+            or vehicles.quality is not Quality.GOOD
+            or not isinstance(vehicles.value, int | float)
+            or isinstance(vehicles.value, bool)
+            or not math.isfinite(vehicles.value)
+            or vehicles.value < 0
+        ):
+            self._last_value = None
+            return self._recall()
+        queue_m = 0.0
+        if (
+            queue is not None
+            and queue.quality is Quality.GOOD
+            and isinstance(queue.value, float | int)
+        ):
+            queue_m = float(queue.value) if math.isfinite(queue.value) else 0.0
+        value = (vehicles.value, queue_m)
+        if value != self._last_value:
+            self._last_value = value
+            self._last_change = now
+        elif vehicles.value > 0 and now - self._last_change >= self.frozen_after_s:
+            return self._recall()
+        demand = float(vehicles.value) * self.pcu_per_vehicle
+        self._last_good_pcu = demand
+        return LaneReading(demand, queue_m > 0.0, False, crossed)
+
+    def reset(self) -> None:
+        """Forget the frozen-value history (after a restore)."""
+        self._last_value = None
+        self._last_change = -math.inf
+        self._last_good_pcu = 0.0
+        self._last_count = None
+
+
+def read_lanes(
+    detectors: Sequence[LaneDetector], now: float, inputs: Mapping[str, Sample]
+) -> list[LaneReading]:
+    """Read every lane of a junction (same order as ``detectors``)."""
+    return [d.read(now, inputs) for d in detectors]
