@@ -45,49 +45,6 @@ METRICS = (
 _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 
 
-def write_sumocfg(scenario: Path, out: Path, seed: int, scale: float, duration_s: float) -> Path:
-    """Draw the scenario's demand for ``seed`` x ``scale`` and write a SUMO configuration."""
-    from sim.traffic.demand import generate_demand
-    from twin.scenario import load_scenario
-
-    s = load_scenario(scenario)
-    traffic = s.plants.traffic
-    assert traffic is not None
-    demand = generate_demand(
-        traffic.network,
-        out,
-        begin_s=0.0,
-        end_s=duration_s,
-        day_offset_s=s.day_offset_s(),
-        seed=seed,
-        scale=traffic.demand.scale * scale,
-        zones_yaml=traffic.demand.zones,
-        vtypes_csv=traffic.demand.vtypes,
-        profile_csv=traffic.demand.profile,
-        daily_trips=traffic.demand.daily_trips,
-    )
-    lateral = traffic.lateral_resolution_m
-    cfg = out / "dongha.sumocfg"
-    cfg.write_text(
-        f"""<configuration>
-  <!-- Đông Hà morning peak from {s.start.isoformat()}, demand x{scale:g}, seed {seed}.
-       Road network © OpenStreetMap contributors (ODbL). -->
-  <input>
-    <net-file value="{traffic.network}"/>
-    <route-files value="{demand.routes_file}"/>
-    <additional-files value="{demand.vtypes_file}"/>
-  </input>
-  <time>
-    <begin value="0"/><end value="{duration_s:g}"/><step-length value="{traffic.step_s:g}"/>
-  </time>
-  <processing>{f'<lateral-resolution value="{lateral:g}"/>' if lateral else ""}</processing>
-</configuration>
-""",
-        encoding="utf-8",
-    )
-    return cfg
-
-
 def ci95(values: list[float]) -> tuple[float, float]:
     """Mean and half-width of the 95 % confidence interval (0 for one value)."""
     mean = statistics.fmean(values)
@@ -195,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     from twin.scenario import parse_duration
     from twin.signal_setup import mix_pcu_per_vehicle
-    from twin.signals_bench import BenchSettings, run_bench
+    from twin.signals_bench import BenchSettings, run_bench, scenario_sumocfg
 
     duration = parse_duration(args.duration)
     scales = {"base": 1.0, "plus30": 1.3}
@@ -212,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             for demand in demands:
                 folder = args.out / f"{demand}-s{seed}"
                 folder.mkdir(parents=True, exist_ok=True)
-                cfg = write_sumocfg(
+                cfg = scenario_sumocfg(
                     args.scenario, folder / "demand", seed, scales[demand], duration
                 )
                 for record in run_bench(

@@ -26,6 +26,10 @@ that has waited that long is served next, whatever the policy says.
 
 Decision times (s, wall clock, reading inputs + choosing) are kept per scan
 in :attr:`PhaseSelectingController.decision_times_s` for benchmarks.
+
+Besides the signal state, the controller publishes the status OUTPUT
+``tls/{id}/adaptive`` (bool: True while adapting, False while on the fixed
+plan), so operators and the run's recording see every fallback and return.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from array import array
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from controllers.io import PointSpec, Sample
+from controllers.io import Direction, PointSpec, Sample, ValueType
 from controllers.signals.detection import LaneDetector, LaneReading
 from controllers.signals.fixed_time import FixedTimeController, plan_request
 from controllers.signals.intersection import GREEN_CHARS, IntersectionSpec
@@ -155,12 +159,19 @@ class PhaseSelectingController(FixedTimeController):
         self.fallbacks = 0
         self._good_since: float | None = 0.0
         self.decision_times_s = array("d")
+        self.mode_point = PointSpec(
+            f"tls/{spec.tls_id}/adaptive",
+            Direction.OUTPUT,
+            "",
+            ValueType.BOOL,
+            description="True while adapting, False while running the fixed-time fallback",
+        )
         self._first_scan = True
 
     # -------------------------------------------------------------- points
     def points(self) -> Sequence[PointSpec]:
-        """State output, flash/cabinet inputs, and the two detector inputs per lane."""
-        own = list(super().points())
+        """State and mode outputs, flash/cabinet inputs, and the detector inputs of each lane."""
+        own = [*super().points(), self.mode_point]
         for d in self.detectors:
             own.extend(d.points())
         return own
@@ -202,7 +213,7 @@ class PhaseSelectingController(FixedTimeController):
             self.decision_times_s.append(time.perf_counter() - tick)
             shown = self.safety.apply(now, request)
             self._track(now, shown, fallback=True)
-            return {self.state_point.name: shown}
+            return {self.state_point.name: shown, self.mode_point.name: False}
         if self.green_since is not None and now - self.green_since >= self.spec.min_green_s:
             chosen = self._guarded_choice(now, readings)
             if chosen != self.phase:
@@ -211,7 +222,7 @@ class PhaseSelectingController(FixedTimeController):
         self.decision_times_s.append(time.perf_counter() - tick)
         shown = self.safety.apply(now, self.spec.green_phases[self.phase])
         self._track(now, shown, fallback=False)
-        return {self.state_point.name: shown}
+        return {self.state_point.name: shown, self.mode_point.name: True}
 
     def _guarded_choice(self, now: float, readings: Sequence[LaneReading]) -> int:
         """The policy's choice, overridden by the starvation guard and max green."""
