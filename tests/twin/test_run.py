@@ -128,3 +128,63 @@ def test_same_seed_same_run_and_other_seed_differs(faulted_run, tmp_path):
 def test_refuses_a_non_empty_run_folder(faulted_run):
     with pytest.raises(FileExistsError, match="not empty"):
         short_run(faulted_run.run_dir)
+
+
+@pytest.fixture(scope="module")
+def adaptive_run(tmp_path_factory):
+    """Seven minutes of adaptive control on camera estimates; one junction's cameras fail
+    at 120 s and come back at 240 s."""
+    out = tmp_path_factory.mktemp("run") / "adaptive"
+    overrides = {
+        "duration": 420,
+        "seed": 12,
+        "outputs": {"record_period_s": 5},
+        "plants": {"traffic": {"measurement": {"kind": "camera"}}},
+        "controllers": {
+            "signals": {
+                "kind": "adaptive",
+                "corridors": str(REPO / "scenarios/dongha/corridors.yaml"),
+            }
+        },
+        "events": [
+            {"at": 120, "kind": "sensor_fault", "points": f"tls/{FAILED_JUNCTION}/det/*"},
+            {"at": 240, "kind": "sensor_restore", "points": f"tls/{FAILED_JUNCTION}/det/*"},
+        ],
+    }
+    scenario = load_scenario(SCENARIO, overrides)
+    return run_scenario(scenario, out, scenario_file=SCENARIO)
+
+
+def test_adaptive_falls_back_on_failed_cameras_and_returns(adaptive_run):
+    table = pq.read_table(adaptive_run.run_dir / "points.parquet").to_pylist()
+    mode = {
+        r["time_s"]: r["value"] for r in table if r["point"] == f"tls/{FAILED_JUNCTION}/adaptive"
+    }
+    assert mode[100] == 1 and mode[150] == 0 and mode[235] == 0
+    assert mode[260] == 1  # back to adaptive after 10 s of good input
+    other = {
+        r["time_s"]: r["value"] for r in table if r["point"] == "tls/LeDuan_TranHungDao/adaptive"
+    }
+    assert all(v == 1 for t, v in other.items() if t >= 10)
+    kpis = adaptive_run.kpis
+    assert kpis["interlock_violations"] == 0
+    assert kpis["fallbacks_to_fixed_plan"] >= 1
+    assert 0 < kpis["decision_ms"]["p50"] <= kpis["decision_ms"]["p99"]
+    events = (adaptive_run.run_dir / "events.jsonl").read_text()
+    assert "camera_measurement" in events
+
+
+def test_run_writes_hi_res_signal_logs_splits_and_cycles(adaptive_run):
+    signals = adaptive_run.run_dir / "signals"
+    events = (signals / "events_LeDuan_TranHungDao.csv").read_text().splitlines()
+    assert events[0] == "time_s,code,param"
+    rows = [line.split(",") for line in events[1:]]
+    codes = {int(code) for _t, code, _p in rows}
+    assert {1, 8, 9, 10, 11, 81, 82} <= codes
+    times = [float(t) for t, _c, _p in rows]
+    assert times == sorted(times)
+    assert all(round(t, 1) == t for t in times)  # tenths of a second
+    splits = (signals / "splits.csv").read_text().splitlines()
+    assert len(splits) > 21
+    manifest = json.loads((adaptive_run.run_dir / "manifest.json").read_text())
+    assert manifest["signal_records"]["detector_file_complete"] is True
