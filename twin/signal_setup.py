@@ -15,7 +15,7 @@ import yaml
 
 from controllers.signals import FixedTimeController, IntersectionSpec, SignalPlan, webster_plan
 from controllers.signals.adaptive import AdaptiveController, AdaptiveTuning, UpstreamFeed
-from controllers.signals.detection import LaneDetector
+from controllers.signals.detection import LaneDetector, PedestrianDetector
 from controllers.signals.maxpressure import MaxPressureController
 from controllers.signals.phase_control import PhaseTimingLimits
 from sim.traffic.feeds import signal_links
@@ -55,12 +55,17 @@ def read_corridors(path: Path, known: Sequence[str]) -> dict[str, list[str]]:
     return out
 
 
-def _detectors(layout: SignalLayout, pcu: float) -> list[LaneDetector]:
+def _detectors(layout: SignalLayout, pcu: float) -> list[LaneDetector | PedestrianDetector]:
     seg = point_segment(layout.tls_id)
-    return [
+    found: list[LaneDetector | PedestrianDetector] = [
         LaneDetector(lane, f"tls/{seg}/det/{point_segment(lane)}", pcu_per_vehicle=pcu)
         for lane in layout.lanes
     ]
+    found += [
+        PedestrianDetector(crossing, f"tls/{seg}/ped/{point_segment(crossing)}")
+        for crossing in layout.crossings
+    ]
+    return found
 
 
 def build_signal_controllers(

@@ -46,7 +46,7 @@ from xml.sax.saxutils import quoteattr
 
 from controllers.signals import ConflictMonitor, IntersectionSpec, SignalPlan
 from controllers.signals.intersection import GREEN_CHARS
-from sim.traffic.kpis import trip_kpis, vehicle_classes
+from sim.traffic.kpis import person_kpis, trip_kpis, vehicle_classes
 from sim.traffic.layout import SignalLayout, read_signal_layouts
 
 __all__ = [
@@ -436,6 +436,7 @@ def run_one(job: RunJob) -> dict[str, Any]:
         raise ValueError(f"unknown controller {job.controller!r}; choose from {BUILTIN + OURS}")
     classes = vehicle_classes([*cfg.additional_files, *cfg.route_files])
     kpis = trip_kpis(job.out_dir / "tripinfo.xml", classes)
+    persons = person_kpis(job.out_dir / "tripinfo.xml")
     mean_halting, max_halting = _halting(job.out_dir / "summary.xml")
     record: dict[str, Any] = {
         "bench": "signals",
@@ -453,6 +454,7 @@ def run_one(job: RunJob) -> dict[str, Any]:
         "mean_halting_vehicles": round(mean_halting, 2),
         "max_halting_vehicles": max_halting,
         "junctions": len(layouts),
+        **(persons if persons["persons_completed"] or persons["persons_unfinished"] else {}),
         **extra,
         "settings": {
             k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(job.settings).items()

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controllers.io import Direction, PointSpec, Quality, Sample, ValueType
-from controllers.signals.detection import LaneDetector, LaneReading
+from controllers.signals.detection import LaneDetector, LaneReading, PedestrianDetector
 from controllers.signals.intersection import IntersectionSpec
 from controllers.signals.maxpressure import MaxPressureController
 from controllers.signals.phase_control import PhaseTimingLimits
@@ -213,7 +213,7 @@ class AdaptiveController(MaxPressureController):
         self,
         spec: IntersectionSpec,
         plan: SignalPlan,
-        detectors: Sequence[LaneDetector],
+        detectors: Sequence[LaneDetector | PedestrianDetector],
         *,
         feeds: Sequence[UpstreamFeed] = (),
         downstream: Mapping[str, Sequence[LaneDetector]] | None = None,
@@ -248,7 +248,7 @@ class AdaptiveController(MaxPressureController):
         self._feed_points = sorted({p for f in feeds for p in f.count_points})
         # s: when a vehicle last crossed each lane's stop line (gap-out timer)
         self._last_crossing = [-math.inf] * len(self.lanes)
-        self._counted = all(d.count_point is not None for d in self.detectors)
+        self._counted = [d.count_point is not None for d in self.detectors]
         weight = self.tuning.corridor_weight
         corridor = set(corridor_lanes)
         self._feed_weight = [weight if (f.corridor or f.lane in corridor) else 1.0 for f in feeds]
@@ -310,9 +310,9 @@ class AdaptiveController(MaxPressureController):
                 best, best_score = p, score
         if best == k:
             return k  # nobody else is waiting: rest in the current green
-        served = self.phase_lanes[k]
-        gapped_out = self._counted and all(
-            now - last_crossing[i] >= tuning.max_gap_s for i in served
+        counted = [i for i in self.phase_lanes[k] if self._counted[i]]
+        gapped_out = bool(counted) and all(
+            now - last_crossing[i] >= tuning.max_gap_s for i in counted
         )
         if gapped_out:
             return best

@@ -25,6 +25,13 @@ real traffic never holds still to the vehicle and the metre that long) and
 counts as failed too. Like a cabinet's detector-fault handling, a failed
 lane is given a *recall*: it is assumed to carry its last good demand, or
 ``recall_pcu`` if that was less, so its phase keeps being served.
+
+**Pedestrians** waiting at a signalised crossing (``PREFIX/waiting``,
+persons) are weighed in car-equivalents of *person delay*: a car carries
+about 1.3 persons, so one waiting pedestrian weighs ``1 / 1.3 ≈ 0.75`` PCU by
+default (:class:`PedestrianDetector`). A crossing with nobody waiting has no
+demand, so a pedestrian-only phase is skipped until someone presses, as with
+a push button.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from dataclasses import dataclass
 
 from controllers.io import Direction, PointSpec, Quality, Sample, ValueType
 
-__all__ = ["LaneDetector", "LaneReading", "read_lanes"]
+__all__ = ["LaneDetector", "LaneReading", "PedestrianDetector", "read_lanes"]
 
 
 @dataclass(frozen=True)
@@ -184,8 +191,61 @@ class LaneDetector:
         self._last_count = None
 
 
+class PedestrianDetector:
+    """Persons waiting at one signalised crossing, in car-equivalents of delay.
+
+    Same reading interface as :class:`LaneDetector`; a failed reading gets a
+    recall of ``recall_pcu`` (the crossing is served as if someone waited).
+
+    Args:
+        lane: the crossing's lane id (the link's "lane" in the layout).
+        prefix: point-name prefix, e.g. ``tls/J07/ped/_J07_c0_0``.
+        pcu_per_person: weight of one waiting person (PCU, > 0, <= 5).
+        recall_pcu: demand assumed while the input is failed (PCU, >= 0).
+    """
+
+    __slots__ = ("count_point", "lane", "pcu_per_person", "prefix", "recall_pcu", "waiting_point")
+
+    def __init__(
+        self, lane: str, prefix: str, *, pcu_per_person: float = 0.75, recall_pcu: float = 1.0
+    ) -> None:
+        if not (math.isfinite(pcu_per_person) and 0 < pcu_per_person <= 5):
+            raise ValueError(f"crossing {lane}: pcu_per_person must be in (0, 5]")
+        if not (math.isfinite(recall_pcu) and recall_pcu >= 0):
+            raise ValueError(f"crossing {lane}: recall_pcu must be >= 0")
+        self.lane = lane
+        self.prefix = prefix
+        self.pcu_per_person = float(pcu_per_person)
+        self.recall_pcu = float(recall_pcu)
+        self.waiting_point = f"{prefix}/waiting"
+        self.count_point: str | None = None  # no stop-line count: never gaps out a phase
+
+    def points(self) -> tuple[PointSpec, ...]:
+        """The INPUT point read."""
+        return (PointSpec(self.waiting_point, Direction.INPUT, "1", ValueType.INT, low=0),)
+
+    def read(self, now: float, inputs: Mapping[str, Sample]) -> LaneReading:
+        """The crossing's reading at ``now`` (s)."""
+        sample = inputs.get(self.waiting_point)
+        value = sample.value if sample is not None else None
+        if (
+            sample is None
+            or sample.quality is not Quality.GOOD
+            or not isinstance(value, int)
+            or isinstance(value, bool)
+            or value < 0
+        ):
+            return LaneReading(self.recall_pcu, True, True)
+        return LaneReading(value * self.pcu_per_person, value > 0, False)
+
+    def reset(self) -> None:
+        """Nothing to forget (no history kept)."""
+
+
 def read_lanes(
-    detectors: Sequence[LaneDetector], now: float, inputs: Mapping[str, Sample]
+    detectors: Sequence[LaneDetector | PedestrianDetector],
+    now: float,
+    inputs: Mapping[str, Sample],
 ) -> list[LaneReading]:
     """Read every lane of a junction (same order as ``detectors``)."""
     return [d.read(now, inputs) for d in detectors]

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from controllers.io import PointSpec, Sample
-from controllers.signals.detection import LaneDetector, LaneReading
+from controllers.signals.detection import LaneDetector, LaneReading, PedestrianDetector
 from controllers.signals.intersection import IntersectionSpec
 from controllers.signals.phase_control import PhaseSelectingController, PhaseTimingLimits
 from controllers.signals.webster import SignalPlan
@@ -44,7 +44,7 @@ class MaxPressureController(PhaseSelectingController):
         self,
         spec: IntersectionSpec,
         plan: SignalPlan,
-        detectors: Sequence[LaneDetector],
+        detectors: Sequence[LaneDetector | PedestrianDetector],
         *,
         downstream: Mapping[str, Sequence[LaneDetector]] | None = None,
         limits: PhaseTimingLimits | None = None,

@@ -41,7 +41,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from controllers.io import Direction, PointSpec, Sample, ValueType
-from controllers.signals.detection import LaneDetector, LaneReading
+from controllers.signals.detection import LaneDetector, LaneReading, PedestrianDetector
 from controllers.signals.fixed_time import FixedTimeController, plan_request
 from controllers.signals.intersection import GREEN_CHARS, IntersectionSpec
 from controllers.signals.webster import SignalPlan
@@ -94,8 +94,9 @@ class PhaseSelectingController(FixedTimeController):
     Args:
         spec: the intersection.
         plan: the fixed-time fallback plan.
-        detectors: one :class:`LaneDetector` per controlled incoming lane
-            (every lane in ``spec.link_lanes`` must have one).
+        detectors: one :class:`LaneDetector` per controlled incoming lane and
+            one :class:`PedestrianDetector` per signalised crossing (every lane
+            in ``spec.link_lanes`` must have one).
         limits: timing limits.
         offset_s, scan_period_s, flash_command, cabinet_status: as for
             :class:`FixedTimeController`.
@@ -107,7 +108,7 @@ class PhaseSelectingController(FixedTimeController):
         self,
         spec: IntersectionSpec,
         plan: SignalPlan,
-        detectors: Sequence[LaneDetector],
+        detectors: Sequence[LaneDetector | PedestrianDetector],
         *,
         limits: PhaseTimingLimits | None = None,
         offset_s: float = 0.0,
@@ -137,7 +138,9 @@ class PhaseSelectingController(FixedTimeController):
                 "controlled lane needs one"
             )
         self.lanes: tuple[str, ...] = tuple(dict.fromkeys(spec.link_lanes))
-        self.detectors: tuple[LaneDetector, ...] = tuple(by_lane[lane] for lane in self.lanes)
+        self.detectors: tuple[LaneDetector | PedestrianDetector, ...] = tuple(
+            by_lane[lane] for lane in self.lanes
+        )
         lane_index = {lane: i for i, lane in enumerate(self.lanes)}
         phases = spec.green_phases
         #: per phase: indices (into self.lanes) of the lanes it gives green to

@@ -73,7 +73,10 @@ def signal_links(
                 approach[edge] = (tls_id, (*lanes, lane))
     found: list[SignalLink] = []
     for tls_id, layout in layouts.items():
+        peds = set(layout.pedestrian_links)
         for link, (_from_edge, to_edge) in enumerate(layout.link_edges):
+            if link in peds:
+                continue  # a crossing leads nowhere a vehicle goes
             edge = net.getEdge(to_edge)
             distance, travel = 0.0, 0.0
             seen: set[str] = set()

@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["VEHICLE_CLASS_GROUPS", "trip_kpis", "vehicle_classes"]
+__all__ = ["VEHICLE_CLASS_GROUPS", "person_kpis", "trip_kpis", "vehicle_classes"]
 
 VEHICLE_CLASS_GROUPS = {
     "motorcycle": "motorbike",
@@ -90,3 +90,24 @@ def trip_kpis(tripinfo: Path, classes: dict[str, str]) -> dict[str, object]:
     result["vehicles_unfinished"] = unfinished
     result["by_class"] = {k: _summarise(v) for k, v in sorted(by_class.items())}
     return result
+
+
+def person_kpis(tripinfo: Path) -> dict[str, float | int]:
+    """Pedestrians: completed walks and their mean time loss and waiting (s) from a tripinfo."""
+    n, loss, wait, unfinished = 0, 0.0, 0.0, 0
+    for _event, elem in ET.iterparse(tripinfo):
+        if elem.tag != "personinfo":
+            continue
+        if float(elem.get("duration", "-1")) < 0 or elem.get("vaporized"):
+            unfinished += 1
+        else:
+            n += 1
+            loss += float(elem.get("timeLoss", 0))
+            wait += float(elem.get("waitingTime", 0))
+        elem.clear()
+    return {
+        "persons_completed": n,
+        "persons_unfinished": unfinished,
+        "mean_person_time_loss_s": round(loss / n, 2) if n else 0.0,
+        "mean_person_waiting_s": round(wait / n, 2) if n else 0.0,
+    }

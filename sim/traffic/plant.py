@@ -9,6 +9,11 @@ traffic light ``J`` (ids made point-safe by :func:`point_segment`):
 - ``tls/J/det/L/speed_mps``     their mean speed (m/s); the lane's limit when empty
 - ``tls/J/det/L/count``         vehicles that crossed the stop-line loop since start (veh)
 
+for every signalised pedestrian crossing ``C`` (its crossing lane id):
+
+- ``tls/J/ped/C/waiting``        persons standing at the kerb (on a walking area,
+  speed < 0.1 m/s) whose next step is this crossing (persons)
+
 and per traffic light ``tls/J/state_actual`` (the state SUMO shows, read
 back for the conflict monitor) and ``tls/J/flashing`` (the cabinet watchdog
 has put the junction on flashing amber). City-wide: ``traffic/city/running``,
@@ -154,6 +159,14 @@ class TrafficPlant:
             edge = _edge_of(lane)
             self._lanes_per_edge[edge] = self._lanes_per_edge.get(edge, 0) + 1
         self._counts: dict[str, int] = dict.fromkeys(self._lane_of, 0)
+        # pedestrian crossing edge -> its waiting-persons point
+        self._crossing_points: dict[str, str] = {
+            layout.link_edges[i][1]: (
+                f"tls/{point_segment(tls_id)}/ped/{point_segment(layout.link_lanes[i])}/waiting"
+            )
+            for tls_id, layout in self.layouts.items()
+            for i in layout.pedestrian_links
+        }
         # point names computed once: the sensor read runs every step
         self._tls_keys = [
             (
@@ -237,6 +250,10 @@ class TrafficPlant:
             ]
             if "count" in self._lane_points:
                 specs.append(sensor(f"{prefix}/count", "1", count, low=0))
+        specs += [
+            sensor(point, "1", count, low=0, description="persons waiting to cross")
+            for point in self._crossing_points.values()
+        ]
         specs += [
             sensor(f"traffic/city/{what}", "1", count, low=0)
             for what in ("running", "arrived", "teleports")
@@ -522,10 +539,26 @@ class TrafficPlant:
                     value = values[i]
                     quality = good if value is not None else Quality.BAD
                     latest[key] = changed[key] = Sample(value, quality, t)
+        if self._crossing_points:
+            self._read_crossings(put)
         put("traffic/city/running", api.vehicle.getIDCount())
         put("traffic/city/arrived", self._arrived)
         put("traffic/city/teleports", self._teleports)
         self._samples = changed
+
+    def _read_crossings(self, put: Any) -> None:
+        """Persons waiting at the kerb of each signalised crossing."""
+        person = self._api.person
+        waiting = dict.fromkeys(self._crossing_points.values(), 0)
+        for pid in person.getIDList():
+            road = person.getRoadID(pid)
+            if not road.startswith(":") or person.getSpeed(pid) >= _HALTED_MPS:
+                continue
+            point = self._crossing_points.get(person.getNextEdge(pid))
+            if point is not None:
+                waiting[point] += 1
+        for point, n in waiting.items():
+            put(point, n)
 
     def _meso_lane(
         self, edges: Mapping[str, Any], lane: str, limit: float, length: float

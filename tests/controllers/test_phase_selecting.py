@@ -303,3 +303,36 @@ def test_any_input_sequence_shows_only_safe_states(kind, script):
         shown = c.scan(t, inputs)["tls/J/state"]
         monitor.check(t, shown)
     assert monitor.violations == 0, monitor.log[:3]
+
+
+def test_pedestrian_phase_runs_only_when_someone_waits():
+    from controllers.signals.detection import PedestrianDetector
+
+    lanes = (*LANES, ":J_c0_0")
+    s = IntersectionSpec.from_program(
+        "J", ["GGrrr", "yyrrr", "rrGGr", "rryyr", "rrrrG", "rrrrr"], lanes
+    )
+    p = SignalPlan.fixed(["GGrrr", "rrGGr", "rrrrG"], [20.0, 20.0, 10.0], 3.0, 2.0)
+    dets = [*detectors(), PedestrianDetector(":J_c0_0", "tls/J/ped/c0")]
+    c = AdaptiveController(s, p, dets)
+    road = Road()
+    waiting = 0
+
+    def step(t, road, shown):
+        discharge(t, road, shown)
+        if int(t) % 10 == 0:  # traffic keeps coming on both streets
+            road.vehicles["n_0"] += 3
+            road.vehicles["e_0"] += 3
+
+    def scan_all(start, end):
+        log = []
+        for t in range(start, end):
+            step(float(t), road, log[-1] if log else "rrrrr")
+            inputs = road.inputs(float(t))
+            inputs["tls/J/ped/c0/waiting"] = Sample(waiting, Quality.GOOD, float(t))
+            log.append(c.scan(float(t), inputs)["tls/J/state"])
+        return log
+
+    assert "rrrrG" not in scan_all(0, 200)  # nobody waits: the walk phase is skipped
+    waiting = 4  # four people at the kerb weigh 3 PCU
+    assert "rrrrG" in scan_all(200, 330)

@@ -237,3 +237,80 @@ def test_dongha_corridors_are_linked_along_le_duan():
     pairs = {(x.up_tls, x.down_tls) for x in signal_links(net, layouts)}
     le_duan = {p for p in pairs if p[0].startswith("LeDuan_") and p[1].startswith("LeDuan_")}
     assert len(le_duan) >= 6, sorted(pairs)
+
+
+@pytest.fixture(scope="module")
+def crossing_cfg(tmp_path_factory) -> Path:
+    """The grid with sidewalks and signalised pedestrian crossings, cars and walkers."""
+    folder = tmp_path_factory.mktemp("crossings")
+    net = folder / "ped.net.xml"
+    subprocess.run(
+        [
+            sumo_tool("netgenerate"),
+            "--grid",
+            "--grid.number",
+            "3",
+            "--grid.length",
+            "200",
+            "--default.lanenumber",
+            "2",
+            "--tls.guess",
+            "true",
+            "--no-turnarounds",
+            "true",
+            "--sidewalks.guess",
+            "true",
+            "--crossings.guess",
+            "true",
+            "-o",
+            str(net),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    cars = random_routes(net, folder, period=2.0)
+    import sumo
+
+    walkers = folder / "walkers.rou.xml"
+    subprocess.run(
+        [
+            sys.executable,
+            str(Path(sumo.SUMO_HOME) / "tools" / "randomTrips.py"),
+            "-n",
+            str(net),
+            "-o",
+            str(walkers),
+            "--pedestrians",
+            "--period",
+            "1",
+            "--end",
+            "300",
+            "--seed",
+            "4",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    cfg = folder / "ped.sumocfg"
+    cfg.write_text(
+        f"""<configuration>
+  <input><net-file value="{net}"/><route-files value="{cars},{walkers}"/></input>
+  <time><begin value="0"/><end value="300"/></time>
+</configuration>
+""",
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def test_pedestrian_crossings_are_signal_links_served_by_our_controllers(crossing_cfg, tmp_path):
+    layouts = read_signal_layouts(parse_sumocfg(crossing_cfg).net_file)
+    centre = layouts["B1"]
+    assert len(centre.crossings) == 4 and len(centre.pedestrian_links) == 4
+    assert len(centre.phase_states[0]) == centre.n_links  # crossings are links too
+    assert not set(centre.crossings) & set(centre.lanes)  # no vehicle detector on a crossing
+    for controller in ("adaptive", "maxpressure"):
+        r = run_one(RunJob(crossing_cfg, controller, 2, 0.0, 300.0, tmp_path / controller))
+        assert r["conflict_violations"] == 0, controller
+        assert r["persons_completed"] > 50, controller  # walkers get their green
+        assert r["vehicles_completed"] > 30, controller
