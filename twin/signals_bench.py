@@ -63,6 +63,7 @@ __all__ = [
 BUILTIN = ("fixed", "actuated", "delay_based")
 OURS = ("maxpressure", "adaptive")
 _PROGRAM_ID = "twin_bench"
+_AS_RED = str.maketrans("su", "rr")  # SUMO's stop-then-go and red-amber: not green
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,9 @@ def program_file(
                 continue
             lines.append(f'    <phase duration="{duration:g}" state="{state}"/>')
             nxt = states[(k + 1) % len(states)]
-            if "y" in state and settings.all_red_s > 0 and "y" not in nxt:
+            nxt_has_green = any(c in GREEN_CHARS for c in nxt) and "y" not in nxt
+            # an all-red after the amber, unless the network's program has its own
+            if "y" in state and settings.all_red_s > 0 and nxt_has_green:
                 red = "".join(
                     "r"
                     if c == "y"
@@ -307,6 +310,10 @@ def _run_builtin(job: RunJob, cfg: SumoConfig, layouts: dict[str, SignalLayout])
         str(out / "tripinfo.xml"),
         "--tripinfo-output.write-unfinished",
         "true",
+        "--tripinfo-output.write-undeparted",
+        "true",
+        "--collision.action",
+        "warn",
         "--summary-output",
         str(out / "summary.xml"),
         "--log",
@@ -335,7 +342,7 @@ def _run_builtin(job: RunJob, cfg: SumoConfig, layouts: dict[str, SignalLayout])
             libsumo.simulationStep()
             t = libsumo.simulation.getTime()
             for tls_id, res in tls_api.getAllSubscriptionResults().items():
-                monitors[tls_id].check(t - job.begin_s, res[key])
+                monitors[tls_id].check(t - job.begin_s, res[key].translate(_AS_RED))
             teleports += libsumo.simulation.getStartingTeleportNumber()
     finally:
         libsumo.close()

@@ -47,7 +47,6 @@ import math
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from controllers.io import Direction, PointSpec, Quality, Sample, ValueType
 from controllers.signals.detection import LaneDetector, LaneReading, PedestrianDetector
@@ -109,32 +108,39 @@ class AdaptiveTuning:
 
     Attributes:
         aging_s: a red phase that has waited this long counts its pressure
-            double (s, > 0).
+            double (s, > 0); None (the default) turns ageing off: on Đông Hà's
+            network it broke max-pressure's ties towards more changes, more
+            lost time and spill-back (measured on development seeds), and the
+            starvation guard already bounds every wait.
         corridor_weight: weight of predicted platoons on corridor feeds (>= 1).
         platoon_horizon_s: predicted arrivals within this time (s, >= 0) count
             towards a lane's demand; 0 turns prediction off.
         switch_margin_pcu: pressure (PCU, >= 0) another phase must gain over
             the current one to be switched to.
-        max_gap_s: the green gaps out when no vehicle has crossed the stop
-            line of any of its lanes for this long (s, > 0), as an actuated
-            controller's passage time.
+        max_gap_s: if set, the green gaps out when no vehicle has crossed the
+            stop line of any of its lanes for this long (s, > 0), as an
+            actuated controller's passage time. None (the default): no
+            gap-out; on development seeds of Đông Hà's peak a 3 s gap-out
+            cut greens too early and led to spill-back.
         cut_ratio: a red phase's aged pressure must exceed this multiple of
             the current phase's (>= 1) to end a green that has not gapped out.
     """
 
-    aging_s: float = 60.0
+    aging_s: float | None = None
     corridor_weight: float = 1.5
     platoon_horizon_s: float = 6.0
     switch_margin_pcu: float = 0.0
-    max_gap_s: float = 3.0
+    max_gap_s: float | None = None
     cut_ratio: float = 1.0
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.aging_s) and self.aging_s > 0):
+        if self.aging_s is not None and not (math.isfinite(self.aging_s) and self.aging_s > 0):
             raise ValueError(f"aging_s must be > 0 s, got {self.aging_s!r}")
         if not (math.isfinite(self.corridor_weight) and self.corridor_weight >= 1):
             raise ValueError(f"corridor_weight must be >= 1, got {self.corridor_weight!r}")
-        if not (math.isfinite(self.max_gap_s) and self.max_gap_s > 0):
+        if self.max_gap_s is not None and not (
+            math.isfinite(self.max_gap_s) and self.max_gap_s > 0
+        ):
             raise ValueError(f"max_gap_s must be > 0 s, got {self.max_gap_s!r}")
         if not (math.isfinite(self.cut_ratio) and self.cut_ratio >= 1):
             raise ValueError(f"cut_ratio must be >= 1, got {self.cut_ratio!r}")
@@ -246,9 +252,7 @@ class AdaptiveController(MaxPressureController):
             )
         self._feeds = [_FeedState(f, index[f.lane]) for f in feeds]
         self._feed_points = sorted({p for f in feeds for p in f.count_points})
-        # s: when a vehicle last crossed each lane's stop line (gap-out timer)
-        self._last_crossing = [-math.inf] * len(self.lanes)
-        self._counted = [d.count_point is not None for d in self.detectors]
+
         weight = self.tuning.corridor_weight
         corridor = set(corridor_lanes)
         self._feed_weight = [weight if (f.corridor or f.lane in corridor) else 1.0 for f in feeds]
@@ -262,11 +266,10 @@ class AdaptiveController(MaxPressureController):
                 own.append(PointSpec(name, Direction.INPUT, "1", ValueType.INT, low=0))
         return own
 
-    def scan(self, now: float, inputs: Mapping[str, Sample]) -> dict[str, Any]:
-        """Record upstream counts, then scan as the base class."""
+    def _observe(self, now: float, inputs: Mapping[str, Sample]) -> None:
+        """Record upstream counts (every scan, inside the timed decision)."""
         for fs in self._feeds:
             fs.observe(now, inputs)
-        return super().scan(now, inputs)
 
     def arriving_pcu(self, now: float, horizon_s: float) -> list[float]:
         """Per lane: PCU predicted to enter the detection zone within ``horizon_s`` (s).
@@ -289,31 +292,38 @@ class AdaptiveController(MaxPressureController):
         """Extend the current phase until it gaps out or a red phase's aged pressure wins."""
         tuning = self.tuning
         k = self.phase
-        last_crossing = self._last_crossing
-        for i, r in enumerate(readings):
-            if r.crossed:
-                last_crossing[i] = now
+        last_crossing = self.last_crossing
         lane_pcu = [r.demand_pcu - self._downstream_pcu(i) for i, r in enumerate(readings)]
-        if self._feeds:
+        arriving = [0.0] * len(readings)
+        if self._feeds and tuning.platoon_horizon_s > 0:
             arriving = self.arriving_pcu(now, tuning.platoon_horizon_s)
             lane_pcu = [a + b for a, b in zip(lane_pcu, arriving, strict=True)]
-        best, best_score, current = k, 0.0, 0.0
+        current = sum(lane_pcu[i] for i in self.phase_lanes[k])
+        best, best_score = k, -math.inf
         for p, lanes in enumerate(self.phase_lanes):
             if p == k:
-                current = sum(lane_pcu[i] for i in lanes)
                 continue
-            if not any(readings[i].demand_pcu > 0 for i in lanes):
-                continue  # skip a phase nobody is waiting for
+            if current >= 0 and not any(readings[i].demand_pcu > 0 for i in lanes):
+                # skip a phase nobody waits for -- unless the current green feeds a road
+                # fuller than its own approach (negative pressure): then any other phase
+                # is better than pushing vehicles into a blocked exit
+                continue
             score = sum(lane_pcu[i] for i in lanes)
-            score *= 1.0 + self.waited_s(now, p) / tuning.aging_s
+            if score > 0 and tuning.aging_s is not None:  # a negative pressure stays low
+                score *= 1.0 + self.waited_s(now, p) / tuning.aging_s
             if score > best_score:
                 best, best_score = p, score
         if best == k:
             return k  # nobody else is waiting: rest in the current green
-        counted = [i for i in self.phase_lanes[k] if self._counted[i]]
-        gapped_out = bool(counted) and all(
-            now - last_crossing[i] >= tuning.max_gap_s for i in counted
+        served = self.phase_lanes[k]
+        counted = [i for i in served if readings[i].count_ok]
+        gapped_out = (
+            tuning.max_gap_s is not None
+            and len(counted) == len(served)  # every lane's count read GOOD: silence means no one
+            and all(now - last_crossing[i] >= tuning.max_gap_s for i in counted)
+            and sum(arriving[i] for i in served) <= 0.5  # no platoon on its way
         )
         if gapped_out:
             return best
-        return best if best_score > current * tuning.cut_ratio + tuning.switch_margin_pcu else k
+        bar = current * tuning.cut_ratio if current > 0 else current
+        return best if best_score > bar + tuning.switch_margin_pcu else k

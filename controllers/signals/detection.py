@@ -20,9 +20,12 @@ discharge it; a vehicle count would weigh it like thirty.
 **Quality.** A lane whose ``vehicles`` sample is missing, not GOOD (the
 kernel has already aged it: stale is UNCERTAIN, older is BAD), or
 malformed is *failed*. A lane whose non-zero reading has not changed at all
-for ``frozen_after_s`` is *frozen* (a stuck loop or a frozen camera image:
-real traffic never holds still to the vehicle and the metre that long) and
-counts as failed too. Like a cabinet's detector-fault handling, a failed
+through ``frozen_after_s`` seconds of its own green is *frozen* (a stuck loop
+or a frozen camera image: traffic given green does not hold still to the
+vehicle and the metre that long) and
+counts as failed too; only seconds while the lane *shows green* count
+towards that, since a queue blocked on red (or by spill-back) may hold still.
+Like a cabinet's detector-fault handling, a failed
 lane is given a *recall*: it is assumed to carry its last good demand, or
 ``recall_pcu`` if that was less, so its phase keeps being served.
 
@@ -55,12 +58,15 @@ class LaneReading:
         failed: True when the reading is missing, not GOOD, malformed or frozen.
         crossed: vehicles that crossed the stop line since the previous scan
             (0 if unknown or the lane has no count).
+        count_ok: True when the stop-line count was read GOOD at this scan
+            (only then does ``crossed == 0`` mean nobody crossed).
     """
 
     demand_pcu: float
     queued: bool
     failed: bool
     crossed: int = 0
+    count_ok: bool = False
 
 
 class LaneDetector:
@@ -71,15 +77,19 @@ class LaneDetector:
         prefix: point-name prefix of its detector, e.g. ``tls/J07/det/e12_0``.
         pcu_per_vehicle: traffic-mix average PCU per vehicle (> 0, <= 5).
         recall_pcu: demand assumed while the lane's input is failed (PCU, >= 0).
-        frozen_after_s: a non-zero reading unchanged this long is frozen (s, > 0).
+        frozen_after_s: a non-zero reading unchanged through this much green
+            is frozen (s, > 0).
         count: also read the stop-line count (``PREFIX/count``).
     """
 
     __slots__ = (
+        "_green_unchanged_s",
         "_last_change",
         "_last_count",
         "_last_good_pcu",
+        "_last_read",
         "_last_value",
+        "_was_green",
         "count_point",
         "frozen_after_s",
         "lane",
@@ -97,7 +107,7 @@ class LaneDetector:
         *,
         pcu_per_vehicle: float = 0.45,
         recall_pcu: float = 4.0,
-        frozen_after_s: float = 180.0,
+        frozen_after_s: float = 60.0,
         count: bool = True,
     ) -> None:
         if not (math.isfinite(pcu_per_vehicle) and 0 < pcu_per_vehicle <= 5):
@@ -120,6 +130,9 @@ class LaneDetector:
         self._last_value: tuple[object, object] | None = None
         self._last_change = -math.inf
         self._last_good_pcu = 0.0
+        self._green_unchanged_s = 0.0
+        self._last_read: float | None = None
+        self._was_green = False
 
     def _recall(self) -> LaneReading:
         return LaneReading(max(self.recall_pcu, self._last_good_pcu), True, True)
@@ -134,10 +147,10 @@ class LaneDetector:
             return own
         return (*own, PointSpec(self.count_point, Direction.INPUT, "1", ValueType.INT, low=0))
 
-    def _crossed(self, inputs: Mapping[str, Sample]) -> int:
-        """Vehicles counted at the stop line since the last read (0 if unknown)."""
+    def _crossed(self, inputs: Mapping[str, Sample]) -> int | None:
+        """Vehicles counted at the stop line since the last read (None if unknown)."""
         if self.count_point is None:
-            return 0
+            return None
         sample = inputs.get(self.count_point)
         value = sample.value if sample is not None else None
         if (
@@ -147,13 +160,22 @@ class LaneDetector:
             or isinstance(value, bool)
         ):
             self._last_count = None
-            return 0
+            return None
         last, self._last_count = self._last_count, value
-        return value - last if last is not None and value > last else 0
+        if last is None:
+            return None
+        return value - last if value > last else 0
 
-    def read(self, now: float, inputs: Mapping[str, Sample]) -> LaneReading:
-        """The lane's reading at ``now`` (s) from the scan's ``inputs``."""
+    def read(self, now: float, inputs: Mapping[str, Sample], green: bool = False) -> LaneReading:
+        """The lane's reading at ``now`` (s) from the scan's ``inputs``.
+
+        ``green``: the lane shows green now (frozen-value detection counts
+        only green time).
+        """
         crossed = self._crossed(inputs)
+        step = 0.0 if self._last_read is None else max(0.0, now - self._last_read)
+        green_through = green and self._was_green  # green over the whole interval
+        self._last_read, self._was_green = now, green
         vehicles = inputs.get(self.vehicles_point)
         queue = inputs.get(self.queue_point)
         if (
@@ -174,14 +196,18 @@ class LaneDetector:
         ):
             queue_m = float(queue.value) if math.isfinite(queue.value) else 0.0
         value = (vehicles.value, queue_m)
-        if value != self._last_value:
+        if value != self._last_value or crossed:
             self._last_value = value
             self._last_change = now
-        elif vehicles.value > 0 and now - self._last_change >= self.frozen_after_s:
-            return self._recall()
+            self._green_unchanged_s = 0.0
+        elif vehicles.value > 0:
+            if green_through:
+                self._green_unchanged_s += step
+            if self._green_unchanged_s >= self.frozen_after_s:
+                return self._recall()
         demand = float(vehicles.value) * self.pcu_per_vehicle
         self._last_good_pcu = demand
-        return LaneReading(demand, queue_m > 0.0, False, crossed)
+        return LaneReading(demand, queue_m > 0.0, False, crossed or 0, crossed is not None)
 
     def reset(self) -> None:
         """Forget the frozen-value history (after a restore)."""
@@ -189,6 +215,9 @@ class LaneDetector:
         self._last_change = -math.inf
         self._last_good_pcu = 0.0
         self._last_count = None
+        self._green_unchanged_s = 0.0
+        self._last_read = None
+        self._was_green = False
 
 
 class PedestrianDetector:
@@ -224,8 +253,8 @@ class PedestrianDetector:
         """The INPUT point read."""
         return (PointSpec(self.waiting_point, Direction.INPUT, "1", ValueType.INT, low=0),)
 
-    def read(self, now: float, inputs: Mapping[str, Sample]) -> LaneReading:
-        """The crossing's reading at ``now`` (s)."""
+    def read(self, now: float, inputs: Mapping[str, Sample], green: bool = False) -> LaneReading:
+        """The crossing's reading at ``now`` (s); ``green`` is unused (no frozen check)."""
         sample = inputs.get(self.waiting_point)
         value = sample.value if sample is not None else None
         if (

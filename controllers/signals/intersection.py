@@ -33,6 +33,8 @@ __all__ = ["GREEN_CHARS", "STATE_CHARS", "IntersectionSpec", "validate_state"]
 STATE_CHARS = "GgyroO"
 #: Characters that give a link the right to go.
 GREEN_CHARS = "Gg"
+#: SUMO state characters the twin reads as red in a network's program.
+_AS_RED = str.maketrans("su", "rr")
 
 
 def validate_state(state: object, n_links: int, *, what: str = "state") -> str:
@@ -160,6 +162,9 @@ class IntersectionSpec:
     ) -> IntersectionSpec:
         """Build a spec from a reference program (e.g. netconvert's static program).
 
+        SUMO's ``u`` (red-amber) and ``s`` (stop, then go: right turn on red)
+        are read as red: the twin's controllers never show them.
+
         Two links are compatible iff they are green (``G`` or ``g``) together in
         some phase of ``phase_states`` (any phase, amber phases included). The
         green phases are the phases with a green and no ``y``, in program
@@ -171,8 +176,12 @@ class IntersectionSpec:
             link_lanes: per link, the incoming lane id.
             min_green_s, amber_s, all_red_s: timings in s (> 0).
         """
-        states = list(phase_states)
-        if isinstance(phase_states, str) or not states:
+        if isinstance(phase_states, str):
+            raise ValueError(
+                f"tls {tls_id}: phase_states must be a non-empty sequence of state strings"
+            )
+        states = [s.translate(_AS_RED) if isinstance(s, str) else s for s in phase_states]
+        if not states:
             raise ValueError(
                 f"tls {tls_id}: phase_states must be a non-empty sequence of state strings"
             )

@@ -24,8 +24,9 @@ stay green through the change. ``max_green_s`` caps a phase while another
 phase has demand; ``max_red_s`` is a starvation guard: a phase with demand
 that has waited that long is served next, whatever the policy says.
 
-Decision times (s, wall clock, reading inputs + choosing) are kept per scan
-in :attr:`PhaseSelectingController.decision_times_s` for benchmarks.
+Decision times (s, wall clock: reading inputs and choosing) are kept for
+every scan that made a decision (the current phase past its minimum green)
+in :attr:`PhaseSelectingController.decision_times_s`, for benchmarks.
 
 Besides the signal state, the controller publishes the status OUTPUT
 ``tls/{id}/adaptive`` (bool: True while adapting, False while on the fixed
@@ -162,6 +163,11 @@ class PhaseSelectingController(FixedTimeController):
         self.fallbacks = 0
         self._good_since: float | None = 0.0
         self.decision_times_s = array("d")
+        #: s: when a vehicle last crossed each lane's stop line (gap-out timer)
+        self.last_crossing = [-math.inf] * len(self.lanes)
+        #: per lane: one of its link indices (to see whether it shows green)
+        self._lane_link = tuple(spec.link_lanes.index(lane) for lane in self.lanes)
+        self._phase_sets = tuple(frozenset(links) for links in self._phase_links)
         self.mode_point = PointSpec(
             f"tls/{spec.tls_id}/adaptive",
             Direction.OUTPUT,
@@ -193,6 +199,9 @@ class PhaseSelectingController(FixedTimeController):
         """PCU on the lanes ``phase`` serves."""
         return sum(readings[i].demand_pcu for i in self.phase_lanes[phase])
 
+    def _observe(self, now: float, inputs: Mapping[str, Sample]) -> None:
+        """Hook: record extra inputs each scan, inside the timed decision (none here)."""
+
     def waited_s(self, now: float, phase: int) -> float:
         """Seconds since ``phase`` last showed green (inf if never)."""
         return now - self.last_green[phase]
@@ -208,12 +217,19 @@ class PhaseSelectingController(FixedTimeController):
             self._first_scan = False
             self.last_green = [now] * len(self.last_green)  # waits count from power-up
         tick = time.perf_counter()
-        readings = [d.read(now, inputs) for d in self.detectors]
+        self._observe(now, inputs)
+        shown_now = self.safety.shown
+        readings = [
+            d.read(now, inputs, shown_now[i] in GREEN_CHARS)
+            for d, i in zip(self.detectors, self._lane_link, strict=True)
+        ]
+        for i, r in enumerate(readings):
+            if r.crossed:
+                self.last_crossing[i] = now
         failed = sum(r.failed for r in readings)
         self._update_mode(now, failed / len(readings))
         if not self.adaptive:
             self.phase_index, request = plan_request(self.plan, now, self.offset_s)
-            self.decision_times_s.append(time.perf_counter() - tick)
             shown = self.safety.apply(now, request)
             self._track(now, shown, fallback=True)
             return {self.state_point.name: shown, self.mode_point.name: False}
@@ -222,7 +238,7 @@ class PhaseSelectingController(FixedTimeController):
             if chosen != self.phase:
                 self.phase = chosen
                 self.green_since = None
-        self.decision_times_s.append(time.perf_counter() - tick)
+            self.decision_times_s.append(time.perf_counter() - tick)
         shown = self.safety.apply(now, self.spec.green_phases[self.phase])
         self._track(now, shown, fallback=False)
         return {self.state_point.name: shown, self.mode_point.name: True}
@@ -241,8 +257,17 @@ class PhaseSelectingController(FixedTimeController):
             return max(overdue, key=lambda p: self.waited_s(now, p))
         chosen = self.choose(now, readings)
         assert self.green_since is not None
-        if chosen == k and now - self.green_since >= limits.max_green_s:
-            others = [p for p in range(len(demand)) if p != k and demand[p] > 0]
+        if now - self.green_since >= limits.max_green_s:
+            # max green: go to a phase that ends at least one of k's greens (a phase
+            # that keeps them all would only extend the green under another name)
+            ends = [
+                p
+                for p in range(len(demand))
+                if p != k and demand[p] > 0 and not self._phase_sets[k] <= self._phase_sets[p]
+            ]
+            if chosen in ends:
+                return chosen
+            others = ends
             if others:
                 return max(others, key=lambda p: (demand[p], self.waited_s(now, p)))
         return chosen
@@ -264,7 +289,7 @@ class PhaseSelectingController(FixedTimeController):
 
     def _closest_phase(self, shown: str) -> int:
         """The green phase sharing most green links with ``shown`` (the plan's next if none)."""
-        best, best_score = self.phase_index % len(self._phase_links), 0
+        best, best_score = (self.phase_index + 1) % len(self._phase_links), 0
         for p, links in enumerate(self._phase_links):
             score = sum(1 for i in links if shown[i] in GREEN_CHARS)
             if score > best_score:
@@ -317,6 +342,7 @@ class PhaseSelectingController(FixedTimeController):
         except (KeyError, TypeError) as exc:
             raise ValueError(f"{self.name}: malformed snapshot ({exc!r})") from exc
         super().restore(state)
+        self._first_scan = False  # the restored waits stand
         self.phase, self.green_since, self.last_green = phase, green_since, last_green
         self.adaptive, self.fallbacks, self._good_since = adaptive, fallbacks, good_since
         for d in self.detectors:

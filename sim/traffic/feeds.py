@@ -87,6 +87,8 @@ def signal_links(
                 if hit is not None and hit[0] != tls_id:
                     distance += length
                     travel += length / max(edge.getSpeed(), 1.0)
+                    if distance > max_distance_m:
+                        break  # too far apart to be coordinated
                     found.append(
                         SignalLink(
                             tls_id, link, hit[0], hit[1], round(distance, 1), round(travel, 2)

@@ -294,6 +294,8 @@ class TrafficPlant:
             str(run / "tripinfo.xml"),
             "--tripinfo-output.write-unfinished",
             "true",
+            "--tripinfo-output.write-undeparted",
+            "true",
             "--summary-output",
             str(run / "summary.xml"),
             "--log",

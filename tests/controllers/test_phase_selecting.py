@@ -191,19 +191,51 @@ def test_one_failed_lane_gets_a_recall_and_control_stays_adaptive():
     assert EW in log, "the failed lane's phase must still be served (recall)"
 
 
-def test_frozen_reading_counts_as_failed_after_frozen_after_s():
+def test_frozen_reading_counts_as_failed_after_frozen_after_s_of_green():
     det = LaneDetector("n_0", "tls/J/det/n_0", frozen_after_s=60.0)
     road = Road()
     road.vehicles["n_0"] = 5
-    assert not det.read(0.0, road.inputs(0.0)).failed
-    assert not det.read(59.0, road.inputs(59.0)).failed
-    frozen = det.read(60.0, road.inputs(60.0))
-    assert frozen.failed and frozen.demand_pcu >= 5 * 0.45
+    # a queue standing through a long red (or blocked by spill-back) is not frozen
+    for t in range(0, 300, 10):
+        assert not det.read(float(t), road.inputs(float(t)), green=False).failed
+    # the same unchanged, non-zero reading through 60 s of its own green is
+    assert not det.read(300.0, road.inputs(300.0), green=True).failed
+    assert not det.read(359.0, road.inputs(359.0), green=True).failed
+    frozen = det.read(360.0, road.inputs(360.0), green=True)
+    assert frozen.failed and frozen.demand_pcu >= 5 * 0.45  # recall >= last good demand
     road.vehicles["n_0"] = 6
-    assert not det.read(61.0, road.inputs(61.0)).failed
+    assert not det.read(361.0, road.inputs(361.0), green=True).failed
     road.vehicles["n_0"] = 0  # an empty lane that stays empty is not frozen
-    assert not det.read(500.0, road.inputs(500.0)).failed
-    assert not det.read(900.0, road.inputs(900.0)).failed
+    assert not det.read(500.0, road.inputs(500.0), green=True).failed
+    assert not det.read(900.0, road.inputs(900.0), green=True).failed
+
+
+def test_gap_out_needs_a_good_count_on_every_served_lane():
+    road = Road()
+    gap = AdaptiveTuning(max_gap_s=3.0)
+    c = AdaptiveController(spec(), plan(), detectors(), tuning=gap)
+    road.vehicles.update({"n_0": 60, "s_0": 60})
+    run(c, road, 0, 20, step=discharge)
+    ns = c.phase
+    road.vehicles["e_0"] = 1
+    # NS keeps discharging one vehicle per second: no gap-out, EW (0.5 PCU) waits
+    log = run(c, road, 20, 40, step=discharge)
+    assert EW not in log and c.phase == ns
+    # the same, but NS's stop-line counts are lost: silence proves nothing, no gap-out
+    road2 = Road()
+    c2 = AdaptiveController(spec(), plan(), detectors(), tuning=gap)
+    road2.vehicles.update({"n_0": 60, "s_0": 60})
+    run(c2, road2, 0, 20)  # nothing discharges: NS would gap out...
+    road2.vehicles["e_0"] = 1
+    for lane in ("n_0", "s_0"):
+        road2.count[lane] = 0
+    count_points = {f"tls/J/det/{lane}/count" for lane in ("n_0", "s_0")}
+    for t in range(20, 40):
+        inputs = road2.inputs(float(t))
+        for name in count_points:
+            inputs.pop(name)
+        c2.scan(float(t), inputs)
+    assert c2.phase == ns, "...but without counts it must not: hold on pressure"
 
 
 @pytest.mark.parametrize("bad", [math.nan, -3, "7", True, None])
