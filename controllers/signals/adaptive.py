@@ -1,43 +1,57 @@
-"""The coordinated adaptive signal controller: aged max-pressure with predicted platoons.
+"""The coordinated adaptive signal controller: max-pressure with predicted platoons.
 
 Choice of design
 ----------------
 The controller decides every second, like SURTRAC, but from the
-max-pressure family rather than a schedule search: on Đông Hà's network a
-plain max-pressure controller (:mod:`controllers.signals.maxpressure`)
-already beat both Webster fixed-time plans and a one-second delay-balance
-rule we tried first (which held greens too long: its myopic benefit
-estimate over-valued trickling arrivals). Max-pressure needs only local
-counts, is throughput-optimal under its assumptions, and stays stable when
-demand exceeds capacity, which a schedule search over a short horizon does
-not guarantee. This controller adds three things to it:
+max-pressure family rather than a schedule search. Max-pressure needs only
+local counts, is throughput-optimal under its assumptions, and stays stable
+when demand exceeds capacity, which a schedule search over a short horizon
+does not guarantee. On Đông Hà's network a plain max-pressure controller
+(:mod:`controllers.signals.maxpressure`) beat both Webster fixed-time plans
+and a one-second delay-balance rule we tried first (it held greens too long:
+its myopic benefit estimate over-valued trickling arrivals).
 
-* **Ageing** (fairness): a red phase's pressure is multiplied by
-  ``1 + waited / aging_s``, so a lightly used approach is not left waiting
-  for the starvation guard; the guard (``max_red_s``) still bounds it.
-* **Predicted platoons** (coordination): a lane fed by an upstream signal
-  within a few hundred metres has an :class:`UpstreamFeed` — the upstream
-  junction's stop-line counts of the lanes whose movements lead here, the
-  share of them that comes this way, and the travel time. Vehicles that
-  crossed the upstream stop line ``travel_s`` ago (up to
-  ``platoon_horizon_s`` more) are about to enter this lane's detection zone:
-  they are added to its demand before any detector here sees them, so a
-  green is held for a platoon already on its way and a red approach about to
-  receive one is served sooner. Along the pilot corridors (Lê Duẩn/QL1, Hùng
-  Vương, Lê Lợi/QL9) the prediction weighs ``corridor_weight`` times, which
-  favours progression along the corridor: a green wave formed by the
-  decisions, with no common cycle to hold to.
-* **Hysteresis**: another phase must beat the current one by
-  ``switch_margin_pcu``; each change costs amber + all-red of lost time.
+Each scan, once the current phase ``k`` has had its minimum green, the
+pressure of every green phase is the sum over the lanes it serves of
+(PCU in the lane's detection zone + PCU predicted to arrive) minus (PCU on
+the detected lanes it feeds). Another phase is shown when its pressure beats
+``k``'s by ``switch_margin_pcu``; phases nobody waits for are skipped and
+the green rests while no one else waits — except when ``k`` feeds a road
+fuller than its own approach (negative pressure): then any other phase is
+better than pushing vehicles into a blocked exit. Max green and the
+starvation guard (:mod:`controllers.signals.phase_control`) bound it.
+
+**Predicted platoons** (coordination): a lane fed by an upstream signal
+within a few hundred metres has an :class:`UpstreamFeed` — the upstream
+junction's stop-line counts of the lanes whose movements lead here, the
+share of them that comes this way, and the free-flow travel time. Vehicles
+that crossed the upstream stop line ``travel_s`` ago (up to
+``platoon_horizon_s`` more) are about to enter this lane's detection zone:
+they are added to its demand before any detector here sees them, so a green
+is held for a platoon already on its way and a red approach about to receive
+one is served sooner. Along the pilot corridors (Lê Duẩn/QL1, Hùng Vương,
+Lê Lợi/QL9) the prediction weighs ``corridor_weight`` times: progression
+along the corridor is favoured, a green wave formed by the decisions rather
+than by a common cycle.
+
+Two further mechanisms are implemented and tested but **off by default**,
+because on development seeds of the Đông Hà peak (seeds 101-102; the
+benchmark uses others) each made delay worse: *ageing* (a red phase's
+pressure grows with its wait) broke max-pressure's ties towards more
+changes, more lost time and spill-back, and a 3 s stop-line *gap-out* cut
+greens before platoons arrived. The same development runs showed the
+platoon prediction itself costing delay against plain max-pressure on one
+of the two seeds (free-flow travel times overestimate how soon a platoon
+arrives in congestion); ``platoon_horizon_s = 0`` turns it off.
 
 Assumptions and limits
 ----------------------
 Demand is in PCU from each lane's traffic-mix average (see
-:mod:`controllers.signals.detection`); downstream terms exist only where
-the next junction is signalised and detected; turning shares at the
-upstream junction are by link count, not measured; arrivals through
-unsignalised junctions are not predicted; pedestrians have no detector in
-the city's plan and are served with their phase, bounded by max red.
+:mod:`controllers.signals.detection`); waiting pedestrians count 0.75 PCU
+each; downstream terms exist only where the next junction is signalised
+and detected; turning shares at the upstream junction are by link count,
+not measured; arrivals through unsignalised junctions are not predicted;
+the detection zone of a lane shorter than the zone is the lane only.
 All times in s.
 """
 
