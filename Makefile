@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench network clean
+.PHONY: demo test lint bench bench-signals network clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ lint: $(STAMP)
 ## Benchmarks (not part of the test run); each prints one JSON line.
 bench: $(STAMP)
 	$(PY) bench/kernel_overhead.py | tee -a bench/results/kernel_overhead.jsonl
+
+## Signal control benchmark: 5 controllers x 5 seeds x 2 demands on Đông Hà (~1 h on 2 cores).
+bench-signals: $(STAMP)
+	$(PY) bench/signals.py
 
 ## Rebuild the Đông Hà SUMO network from the OpenStreetMap extract.
 network: $(STAMP)

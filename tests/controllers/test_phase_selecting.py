@@ -368,3 +368,22 @@ def test_pedestrian_phase_runs_only_when_someone_waits():
     assert "rrrrG" not in scan_all(0, 200)  # nobody waits: the walk phase is skipped
     waiting = 4  # four people at the kerb weigh 3 PCU
     assert "rrrrG" in scan_all(200, 330)
+
+
+def test_max_green_cannot_continue_under_an_overlapping_phase():
+    """Phases GGr / Grr / rrG: ending GGr by switching to Grr would keep link 0 green."""
+    lanes = ("a_0", "b_0", "c_0")
+    s = IntersectionSpec.from_program("J", ["GGr", "yyr", "Grr", "yrr", "rrG", "rry"], lanes)
+    p = SignalPlan.fixed(["GGr", "Grr", "rrG"], [20.0, 20.0, 20.0], 3.0, 2.0)
+    dets = [LaneDetector(x, f"tls/J/det/{x}") for x in lanes]
+    c = MaxPressureController(s, p, dets, limits=PhaseTimingLimits(max_green_s=60.0))
+    green_run, longest = 0, 0
+    for t in range(400):
+        inputs = {}
+        for lane, n in zip(lanes, (40, 40, 1), strict=True):
+            inputs[f"tls/J/det/{lane}/vehicles"] = Sample(n, Quality.GOOD, float(t))
+            inputs[f"tls/J/det/{lane}/queue_m"] = Sample(7.0 * n, Quality.GOOD, float(t))
+        shown = c.scan(float(t), inputs)["tls/J/state"]
+        green_run = green_run + 1 if shown[0] in "Gg" else 0
+        longest = max(longest, green_run)
+    assert longest <= 60 + 2, f"link 0 stayed green {longest} s with max green 60 s"
