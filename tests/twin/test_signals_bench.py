@@ -70,6 +70,7 @@ def random_routes(net: Path, out: Path, period: float = 1.5, end: float = 300) -
         ],
         check=True,
         capture_output=True,
+        cwd=out,  # randomTrips leaves helper files in its working folder
     )
     return routes
 
@@ -290,6 +291,7 @@ def crossing_cfg(tmp_path_factory) -> Path:
         ],
         check=True,
         capture_output=True,
+        cwd=folder,
     )
     cfg = folder / "ped.sumocfg"
     cfg.write_text(
