@@ -280,6 +280,8 @@ def crossing_cfg(tmp_path_factory) -> Path:
             "-n",
             str(net),
             "-o",
+            str(folder / "walkers.trips.xml"),
+            "-r",
             str(walkers),
             "--pedestrians",
             "--period",
