@@ -62,8 +62,13 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from controllers.io import Direction, PointSpec, Quality, Sample, ValueType
-from controllers.signals.detection import LaneDetector, LaneReading, PedestrianDetector
+from controllers.io import Direction, PointSpec, Sample, ValueType
+from controllers.signals.detection import (
+    LaneDetector,
+    LaneReading,
+    PedestrianDetector,
+    good_count,
+)
 from controllers.signals.intersection import IntersectionSpec
 from controllers.signals.maxpressure import MaxPressureController
 from controllers.signals.phase_control import PhaseTimingLimits
@@ -181,14 +186,8 @@ class _FeedState:
         for j, (name, share) in enumerate(
             zip(self.feed.count_points, self.feed.shares, strict=True)
         ):
-            sample = inputs.get(name)
-            value = sample.value if sample is not None else None
-            if (
-                sample is None
-                or sample.quality is not Quality.GOOD
-                or not isinstance(value, int | float)
-                or isinstance(value, bool)
-            ):
+            value = good_count(inputs.get(name))
+            if value is None:
                 self._last[j] = None
                 continue
             last = self._last[j]

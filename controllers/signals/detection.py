@@ -45,7 +45,17 @@ from dataclasses import dataclass
 
 from controllers.io import Direction, PointSpec, Quality, Sample, ValueType
 
-__all__ = ["LaneDetector", "LaneReading", "PedestrianDetector", "read_lanes"]
+__all__ = ["LaneDetector", "LaneReading", "PedestrianDetector", "good_count", "read_lanes"]
+
+
+def good_count(sample: Sample | None) -> int | None:
+    """The value of a GOOD, well-formed count sample (an int >= 0), else None."""
+    if sample is None or sample.quality is not Quality.GOOD:
+        return None
+    value = sample.value
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        return None
+    return value
 
 
 @dataclass(frozen=True)
@@ -151,14 +161,8 @@ class LaneDetector:
         """Vehicles counted at the stop line since the last read (None if unknown)."""
         if self.count_point is None:
             return None
-        sample = inputs.get(self.count_point)
-        value = sample.value if sample is not None else None
-        if (
-            sample is None
-            or sample.quality is not Quality.GOOD
-            or not isinstance(value, int)
-            or isinstance(value, bool)
-        ):
+        value = good_count(inputs.get(self.count_point))
+        if value is None:
             self._last_count = None
             return None
         last, self._last_count = self._last_count, value
@@ -255,15 +259,8 @@ class PedestrianDetector:
 
     def read(self, now: float, inputs: Mapping[str, Sample], green: bool = False) -> LaneReading:
         """The crossing's reading at ``now`` (s); ``green`` is unused (no frozen check)."""
-        sample = inputs.get(self.waiting_point)
-        value = sample.value if sample is not None else None
-        if (
-            sample is None
-            or sample.quality is not Quality.GOOD
-            or not isinstance(value, int)
-            or isinstance(value, bool)
-            or value < 0
-        ):
+        value = good_count(inputs.get(self.waiting_point))
+        if value is None:
             return LaneReading(self.recall_pcu, True, True)
         return LaneReading(value * self.pcu_per_person, value > 0, False)
 
