@@ -217,6 +217,10 @@ def program_file(
                     f'state="{state}"/>'
                 )
                 continue
+            prev = states[k - 1]
+            if "y" in prev and "y" not in state:
+                # the network's own all-red after an amber: at least all_red_s
+                duration = max(duration, settings.all_red_s)
             lines.append(f'    <phase duration="{duration:g}" state="{state}"/>')
             nxt = states[(k + 1) % len(states)]
             nxt_has_green = any(c in GREEN_CHARS for c in nxt) and "y" not in nxt

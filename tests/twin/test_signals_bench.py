@@ -190,8 +190,11 @@ def test_unknown_controller_is_bad_input(grid_net, tmp_path):
     assert "unknown controller 'magic'" in result.output
 
 
-def test_builtin_programs_get_min_max_greens_and_the_same_all_red(grid_net, tmp_path):
-    layouts = read_signal_layouts(grid_net)
+@pytest.mark.parametrize("network", ["grid", "dongha"])
+def test_builtin_programs_get_min_max_greens_and_the_same_all_red(network, grid_net, tmp_path):
+    # Đông Hà's own programs carry a 1 s all-red after some ambers: it must grow to 2 s
+    net = grid_net if network == "grid" else REPO / "scenarios/dongha/net/dongha.net.xml"
+    layouts = read_signal_layouts(net)
     settings = BenchSettings(min_green_s=7, max_green_s=55, all_red_s=2)
     for kind in ("fixed", "actuated", "delay_based"):
         root = ET.parse(program_file(layouts, kind, settings, tmp_path / f"{kind}.xml")).getroot()
@@ -201,16 +204,20 @@ def test_builtin_programs_get_min_max_greens_and_the_same_all_red(grid_net, tmp_
             phases = logic.findall("phase")
             states = [p.get("state", "") for p in phases]
             for k, state in enumerate(states):
-                if "y" in state:  # every amber is followed by a 2 s all-red for its links
+                if "y" in state:  # every amber is followed by >= 2 s all-red for its links
                     nxt = phases[(k + 1) % len(phases)]
-                    assert nxt.get("duration") == "2"
+                    assert float(nxt.get("duration", "0")) >= 2
                     assert all(
                         c == "r"
                         for c, was in zip(nxt.get("state", ""), state, strict=True)
                         if was == "y"
                     )
             own = layouts[logic.get("id", "")].phase_states
-            greens = [p for p in phases if p.get("state") in own and "y" not in p.get("state")]
+            greens = [
+                p
+                for p in phases
+                if p.get("state") in own and "y" not in p.get("state") and "G" in p.get("state")
+            ]
             if kind == "fixed":
                 assert all(p.get("minDur") is None for p in greens)
             else:
