@@ -5,7 +5,8 @@ controller scans at its ``scan_period_s`` (controllers sharing a period are scan
 one process, in registration order); scenario events
 are timed simpy events. At any instant the order is fixed: plants and
 scenario events first (simpy URGENT priority), then controllers (NORMAL),
-then the recorder (lower still); ties within a priority keep simpy's
+then couplings between plants and the recorder (lower still); ties within
+a priority keep simpy's
 deterministic scheduling order. So
 a controller at time t sees sensors of time t, and its outputs reach the
 plant when the plant next advances (from t to t + step): one scan of latency,
@@ -18,7 +19,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Protocol, cast, runtime_checkable
 
 import simpy
 from simpy.core import NORMAL, URGENT
@@ -30,7 +31,7 @@ from twin.plant import PlantModel
 from twin.process_image import ProcessImage
 from twin.recorder import Recorder
 
-__all__ = ["Kernel", "KernelStats", "ScheduledAction"]
+__all__ = ["Coupling", "Kernel", "KernelStats", "ScheduledAction"]
 
 
 _LATE = NORMAL + 1  # after every controller scan of the same instant
@@ -56,6 +57,23 @@ class ScheduledAction:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
+@runtime_checkable
+class Coupling(Protocol):
+    """A declared link between domains (flood depth closes roads, traffic lights poles...).
+
+    Called every ``period_s`` after the plants have advanced and the
+    controllers have scanned at that instant, so it sees both; what it
+    changes in a plant takes effect when that plant next advances.
+    """
+
+    name: str
+    period_s: float
+
+    def step(self, now: float, kernel: Kernel) -> None:
+        """Apply the coupling at ``now`` (s, run clock)."""
+        ...
+
+
 @dataclass
 class KernelStats:
     """Counters and wall-clock timings of one run (s)."""
@@ -65,6 +83,7 @@ class KernelStats:
     controller_scans: dict[str, int] = field(default_factory=dict)
     controller_wall_s: dict[str, float] = field(default_factory=dict)
     controller_errors: dict[str, int] = field(default_factory=dict)
+    coupling_wall_s: dict[str, float] = field(default_factory=dict)
     wall_s: float = 0.0
     loop_s: float = 0.0  # the stepping loop alone: without plant start-up and close
 
@@ -96,6 +115,7 @@ class Kernel:
         self._pending: dict[str, dict[str, Any]] = {}
         self._failed: set[str] = set()
         self._actions: list[ScheduledAction] = []
+        self._couplings: list[Coupling] = []
         self._rejections_logged = 0
 
     # -- wiring ------------------------------------------------------------
@@ -134,6 +154,26 @@ class Kernel:
         self._inputs[controller.name] = inputs
         self._outputs[controller.name] = outputs
         self._controllers.append(controller)
+
+    def add_coupling(self, coupling: Coupling) -> None:
+        """Register a coupling between plants (see :class:`Coupling`)."""
+        if not coupling.period_s > 0:
+            raise ValueError(f"coupling {coupling.name}: period_s must be > 0")
+        if any(c.name == coupling.name for c in self._couplings):
+            raise ValueError(f"two couplings are named {coupling.name!r}")
+        self._couplings.append(coupling)
+
+    @property
+    def couplings(self) -> list[Coupling]:
+        """Registered couplings, in order."""
+        return list(self._couplings)
+
+    def plant(self, name: str) -> PlantModel:
+        """The registered plant called ``name`` (KeyError naming the known plants)."""
+        for plant in self._plants:
+            if plant.name == name:
+                return plant
+        raise KeyError(f"no plant {name!r}; plants: {[p.name for p in self._plants]}")
 
     def schedule(self, action: ScheduledAction) -> None:
         """Schedule a scenario event."""
@@ -221,6 +261,17 @@ class Kernel:
         self.log.emit(self.env.now, action.kind, **dict(action.details))
         action.action(self)
 
+    def _coupling_process(self, coupling: Coupling, t_end: float):
+        stats = self.stats
+        yield _PriorityTimeout(self.env, coupling.period_s, _LATE)
+        while self.env.now <= t_end + 1e-9:
+            tick = time.perf_counter()
+            coupling.step(self.env.now, self)
+            stats.coupling_wall_s[coupling.name] = (
+                stats.coupling_wall_s.get(coupling.name, 0.0) + time.perf_counter() - tick
+            )
+            yield _PriorityTimeout(self.env, coupling.period_s, _LATE)
+
     def _recorder_process(self, recorder: Recorder, t_end: float):
         while self.env.now <= t_end + 1e-9:
             now = self.env.now
@@ -265,6 +316,8 @@ class Kernel:
                 groups.setdefault(float(controller.scan_period_s), []).append(controller)
             for period, group in groups.items():  # one process per scan period, fewer events
                 self.env.process(self._scan_group_process(group, period, t_end))
+            for coupling in self._couplings:
+                self.env.process(self._coupling_process(coupling, t_end))
             if self.recorder is not None:
                 self.env.process(self._recorder_process(self.recorder, t_end))
             if progress is not None:

@@ -253,3 +253,43 @@ def test_an_actuator_point_has_exactly_one_controller():
     second.name = "ctl/T1-backup"
     with pytest.raises(ValueError, match="both write tank/T1/valve_pct"):
         kernel.add_controller(second)
+
+
+class Overflow:
+    """A coupling: drains the tank to 2 m whenever it is above 5 m, noting what it saw."""
+
+    name = "overflow"
+
+    def __init__(self, period_s: float) -> None:
+        self.period_s = period_s
+        self.seen: list[tuple[float, float, float]] = []
+
+    def step(self, now: float, kernel: Kernel) -> None:
+        tank = kernel.plant("tank")
+        assert isinstance(tank, Tank)
+        valve = kernel.read("tank/T1/valve_pct")
+        self.seen.append((now, tank.level, valve.source_time))
+        if tank.level > 5.0:
+            tank.level = 2.0
+
+
+def test_couplings_run_at_their_period_after_plants_and_controllers():
+    kernel = Kernel()
+    tank, overflow = Tank(), Overflow(period_s=2.0)
+    ctl_closed = LevelController()
+    ctl_closed.scan = lambda now, inputs: {"tank/T1/valve_pct": 0.0}  # type: ignore[method-assign]
+    kernel.add_plant(tank)
+    kernel.add_controller(ctl_closed)
+    kernel.add_coupling(overflow)
+    kernel.run(12)
+    assert [t for t, _, _ in overflow.seen] == [2.0, 4.0, 6.0, 8.0, 10.0, 12.0]
+    # it saw the plant advanced to now and the controller's output of now
+    for now, _, valve_time in overflow.seen:
+        assert valve_time == now
+    # the level never stays above 5 m past a coupling step: 6 m at t=6 -> 2 m
+    assert [lvl for _, lvl, _ in overflow.seen] == [2.0, 4.0, 6.0, 4.0, 6.0, 4.0]
+    assert kernel.stats.coupling_wall_s["overflow"] > 0
+    with pytest.raises(ValueError, match="two couplings"):
+        kernel.add_coupling(Overflow(1.0))
+    with pytest.raises(KeyError, match="no plant 'pump'"):
+        kernel.plant("pump")
