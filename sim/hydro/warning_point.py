@@ -308,7 +308,10 @@ class WarningPointDevice:
         if self._t is None:
             self._t = now_s
             self._window_start_s = now_s
-            self._next_report_s = self._grid_at_or_after(now_s)
+            # a logger measures and reports when it powers up, then on its period grid;
+            # the on-site controller starts with a reading instead of a gap it would
+            # take for a sensor dropout
+            self._next_report_s = now_s
         self._t = now_s
         if self.power.powered and not was_powered:  # the logger rebooted
             self._window_start_s = now_s
