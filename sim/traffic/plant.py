@@ -34,6 +34,11 @@ stop-line counts (no ``count`` points). That is coarser; say so when comparing.
 
 A detector (or signal read-back) that gives no reading publishes BAD samples
 with no value, never invented zeros.
+
+Flooded roads (called by a flood-to-traffic coupling, not through points):
+``set_edge_flood`` slows or closes an edge and reroutes the vehicles that would
+enter it, ``flood_stats`` and ``flood_series`` report closures, reroutes and
+stranded vehicles; :mod:`sim.traffic.flooding` says how, in micro and meso.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from controllers.io import Direction, PointSpec, Quality, Sample, ValueType
+from sim.traffic.flooding import FloodedRoads, FloodSeriesRow, RoadFloodState
 from sim.traffic.kpis import vehicle_classes
 from sim.traffic.layout import SignalLayout, point_segment
 
@@ -131,6 +137,7 @@ class TrafficPlant:
         self.step_s = float(config.step_s)
         self.layouts = dict(sorted(layouts.items()))
         self._api: Any = None
+        self._flood: FloodedRoads | None = None  # created by the first set_edge_flood of a run
         self._t = 0.0
         self._samples: dict[str, Sample] = {}
         self._last_cmd_t: dict[str, float] = {}
@@ -345,6 +352,7 @@ class TrafficPlant:
             self._flashing[tls_id] = True
         self._subscribe()
         self._t = 0.0
+        self._flood = None
         self._latest.clear()
         self._lane_values.clear()
         self._raw_e2.clear()
@@ -390,10 +398,15 @@ class TrafficPlant:
         """Step SUMO to time ``t`` (s)."""
         api = self._api
         self._watchdog()
+        flood = self._flood
+        if flood is not None:
+            flood.before_step(self._t)  # reroute around edges closed since the last step
         api.simulationStep(self.config.begin_s + t)
         self._t = t
         self._arrived += api.simulation.getArrivedNumber()
         self._teleports += api.simulation.getStartingTeleportNumber()
+        if flood is not None:
+            flood.after_step(t)
         self._read_sensors()
         if self.config.mode == "micro" and t >= self._next_class_sample:
             self._sample_queued_classes()
@@ -433,6 +446,49 @@ class TrafficPlant:
     def teleports(self) -> int:
         """Vehicles SUMO teleported so far (grid-lock resolution)."""
         return self._teleports
+
+    # -- flooded roads -------------------------------------------------------
+    def set_edge_flood(
+        self, edge_id: str, state: RoadFloodState, speed_limit_m_s: float | None = None
+    ) -> None:
+        """Open, slow or close the road edge ``edge_id`` from now on (idempotent).
+
+        SLOWED sets the lanes' max speed to min(original, ``speed_limit_m_s``)
+        (m/s, > 0, required). CLOSED keeps vehicles out: from the next
+        ``advance`` every vehicle whose remaining route enters the edge is
+        rerouted, and one that cannot avoid it is stranded (it drives to the
+        water's edge and is removed there); vehicles on the edge may leave it.
+        A limit given with CLOSED slows those leaving. OPEN (no limit) restores
+        the original speeds and routing. Mechanism: :mod:`sim.traffic.flooding`;
+        ``flood_state(depth_m)`` gives the state and limit for a water depth.
+
+        Raises RuntimeError before ``start``, ValueError for an unknown or
+        internal edge (naming it) or a bad limit.
+        """
+        if self._api is None:
+            raise RuntimeError(
+                f"set_edge_flood({edge_id!r}): SUMO is not running; call start(0) first"
+            )
+        if self._flood is None:
+            self._flood = FloodedRoads(self._api, self.step_s)
+        self._flood.set_edge(edge_id, state, speed_limit_m_s, self._t)
+
+    def flood_stats(self) -> dict[str, float | int]:
+        """Flooded roads now, and counters since ``start``.
+
+        Keys: ``edges_closed``, ``edges_slowed``, ``km_closed``, ``km_slowed``
+        (current; km of edge length), ``vehicles_rerouted`` (distinct vehicles
+        whose route a closure changed), ``vehicles_stranded`` (distinct vehicles
+        that found no route around the closures), ``vehicles_stranded_driving``
+        (stranded, still driving to the water), ``vehicles_removed_at_water``
+        (stranded vehicles removed at the water's edge), ``reroute_calls``.
+        Reroutes of a change are counted at the next ``advance``.
+        """
+        return self._flood.stats() if self._flood is not None else FloodedRoads.no_stats()
+
+    def flood_series(self) -> list[FloodSeriesRow]:
+        """Rows (t s, km closed, km slowed, rerouted total, stranded total), one per change."""
+        return list(self._flood.series) if self._flood is not None else []
 
     # -- internals ---------------------------------------------------------
     def _watchdog(self) -> None:
