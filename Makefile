@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-signals network clean
+.PHONY: demo test lint bench bench-signals bench-flood network clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ bench: $(STAMP)
 ## Signal control benchmark: 5 controllers x 5 seeds x 2 demands on Đông Hà (~1 h on 2 cores).
 bench-signals: $(STAMP)
 	$(PY) bench/signals.py
+
+## Flood solver benchmark against Landlab's OverlandFlow on the Đông Hà DEM (~5 min).
+bench-flood: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) bench/flood.py | tee -a bench/results/flood.jsonl
 
 ## Rebuild the Đông Hà SUMO network from the OpenStreetMap extract.
 network: $(STAMP)

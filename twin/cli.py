@@ -119,6 +119,10 @@ def run(
         from viz.report import make_report
 
         make_report(result.run_dir)
+    if report and scenario.outputs.report and scenario.plants.flood is not None:
+        from viz.flood_report import make_flood_report
+
+        make_flood_report(result.run_dir)
     _print_kpis(result.kpis)
     _out.print(f"run folder: {result.run_dir}  ({result.wall_s:.0f} s wall)")
     violations = result.kpis.get("interlock_violations", 0)
@@ -163,6 +167,27 @@ def _print_kpis(kpis: dict[str, Any]) -> None:
         if k in kpis
     }
     _out.print(json.dumps(summary))
+    flood = kpis.get("flood")
+    if flood:
+        ledger = flood.get("ledger", {})
+        closures = kpis.get("road_closures", {})
+        warnings = kpis.get("flood_warnings", {})
+        _out.print(
+            json.dumps(
+                {
+                    "max_depth_m": flood.get("max_depth_m"),
+                    "flooded_km2": flood.get("flooded_km2"),
+                    "mass_balance_relative_error": ledger.get("relative_error"),
+                    "max_km_closed": closures.get("max_km_closed"),
+                    "vehicles_rerouted": closures.get("vehicles_rerouted"),
+                    "vehicles_stranded": closures.get("vehicles_stranded"),
+                    "warning_delay_s": warnings.get("warning_delay_s"),
+                    "closure_lead_time_s": warnings.get("closure_lead_time_s"),
+                    "missed_warnings": warnings.get("missed_warnings"),
+                },
+                ensure_ascii=False,
+            )
+        )
 
 
 @network_app.command("build")

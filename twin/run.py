@@ -29,14 +29,19 @@ import yaml
 from controllers.io import Quality
 from controllers.signals import IntersectionSpec, SignalPlan
 from controllers.signals.phase_control import PhaseSelectingController
+from sim.hydro.plant import FloodPlant
 from sim.traffic.camera import CameraErrorModel, MeasuredPlant
 from sim.traffic.demand import DemandResult, generate_demand
+from sim.traffic.edge_geometry import edge_sample_points
 from sim.traffic.hires_log import write_hires_logs
 from sim.traffic.kpis import trip_kpis, vehicle_classes
 from sim.traffic.layout import point_segment, read_signal_layouts
 from sim.traffic.plant import TrafficPlant, TrafficPlantConfig
 from sim.weather import WeatherPlant, generate_climate, load_weather_csv
 from twin.eventlog import EventLog
+from twin.flood_coupling import FloodTrafficCoupling
+from twin.flood_setup import build_flood_controllers, build_flood_plant, warning_sites
+from twin.flood_warnings import FloodWarningProbe
 from twin.kernel import Kernel, ScheduledAction
 from twin.monitors import ConflictMonitorBank
 from twin.recorder import Recorder
@@ -185,6 +190,91 @@ def _schedule_events(kernel: Kernel, scenario: Scenario) -> None:
             kernel.schedule(ScheduledAction(at, event.kind, fail, {"controller": target}))
 
 
+@dataclass
+class _FloodParts:
+    """The flood plant and what observes it in one run."""
+
+    plant: FloodPlant
+    coupling: FloodTrafficCoupling | None
+    probe: FloodWarningProbe | None
+
+    def kpis(self, run_dir: Path, traffic: TrafficPlant | None) -> dict[str, Any]:
+        out: dict[str, Any] = {"flood": self.plant.kpis()}
+        try:
+            self.plant.save_maps(run_dir / "flood")
+        except OSError as err:  # keep the other outputs
+            out["flood"]["maps_error"] = f"{type(err).__name__}: {err}"
+        if self.coupling is not None:
+            closures = self.coupling.kpis()
+            if traffic is not None:
+                closures.update(traffic.flood_stats())
+            out["road_closures"] = closures
+            _write_closure_series(run_dir / "flood" / "closures.csv", self.coupling)
+        if self.probe is not None:
+            out["flood_warnings"] = self.probe.kpis(self.coupling)
+        return out
+
+
+def _write_closure_series(path: Path, coupling: FloodTrafficCoupling) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    s = coupling.series
+    lines = ["t_s,km_closed,km_slowed,edges_closed"]
+    lines += [
+        f"{t:g},{c:.3f},{w:.3f},{n}"
+        for t, c, w, n in zip(s.t_s, s.km_closed, s.km_slowed, s.edges_closed, strict=True)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _add_flood(
+    kernel: Kernel,
+    scenario: Scenario,
+    run_dir: Path,
+    rng: RngRegistry,
+    traffic: TrafficPlant | None,
+    log: EventLog,
+    manifest: dict[str, Any],
+) -> _FloodParts | None:
+    """Add the flood plant, its warning controllers, probe and road coupling, if configured."""
+    cfg = scenario.plants.flood
+    if cfg is None:
+        if scenario.controllers.flood is not None or scenario.couplings.flood_to_traffic:
+            raise ValueError("controllers.flood and couplings.flood_to_traffic need plants.flood")
+        return None
+    tick = time.perf_counter()
+    seed = rng.integer_seed("flood")
+    manifest["derived_seeds"]["flood"] = seed
+    flood = build_flood_plant(cfg, start=scenario.start, run_dir=run_dir, seed=seed)
+    kernel.add_plant(flood)
+    sites = warning_sites(cfg.sites)
+    probe = None
+    if scenario.controllers.flood is not None:
+        city, thresholds = build_flood_controllers(sites, scenario.controllers.flood)
+        kernel.add_controller(city)
+        probe = FloodWarningProbe(
+            flood, sites, thresholds, period_s=scenario.controllers.flood.scan_period_s
+        )
+        kernel.add_coupling(probe)
+    coupling = None
+    link = scenario.couplings.flood_to_traffic
+    if link is not None:
+        if traffic is None or scenario.plants.traffic is None:
+            raise ValueError("couplings.flood_to_traffic needs plants.traffic as well")
+        edges = edge_sample_points(scenario.plants.traffic.network)
+        coupling = FloodTrafficCoupling(
+            flood, traffic, edges, period_s=link.period_s, reopen_band_m=link.reopen_band_m, log=log
+        )
+        kernel.add_coupling(coupling)
+        log.emit(
+            0.0,
+            "flood_coupling",
+            coupled_edges=coupling.coupled_edges,
+            edges_outside_flood_grid=len(coupling.outside),
+        )
+    manifest["timings_s"]["flood_setup"] = round(time.perf_counter() - tick, 3)
+    return _FloodParts(flood, coupling, probe)
+
+
 def run_scenario(
     scenario: Scenario,
     run_dir: Path,
@@ -222,6 +312,7 @@ def run_scenario(
     }
     traffic = scenario.plants.traffic
     plant: TrafficPlant | None = None
+    flood_parts: _FloodParts | None = None
     monitor: ConflictMonitorBank | None = None
     classes: dict[str, str] = {}
     plans: dict[str, SignalPlan] = {}
@@ -323,6 +414,7 @@ def run_scenario(
                     scenario.start, scenario.duration + 3600.0, rng=rng.stream("weather")
                 )
             kernel.add_plant(WeatherPlant(series, step_s=weather.step_s, run_start=scenario.start))
+        flood_parts = _add_flood(kernel, scenario, run_dir, rng, plant, log, manifest)
         _schedule_events(kernel, scenario)
     except Exception as err:
         manifest["status"] = "setup_failed"
@@ -386,6 +478,8 @@ def run_scenario(
         }
         kpis["signalised_junctions"] = len(plant.layouts)
         kpis["oversaturated_junctions"] = sorted(k for k, p in plans.items() if p.oversaturated)
+    if flood_parts is not None:
+        kpis.update(flood_parts.kpis(run_dir, plant))
     kpis["interlock_violations"] = monitor.violations if monitor is not None else 0
     kpis["monitor_blind_scans"] = monitor.blind if monitor is not None else 0
     kpis["controller_errors"] = sum(stats.controller_errors.values())

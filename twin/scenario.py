@@ -143,11 +143,32 @@ class WeatherConfig(_Strict):
     step_s: float = Field(300.0, gt=0, le=3600)
 
 
+class FloodConfig(_Strict):
+    """The flood plant: a 2-D local-inertial solver on a DEM, rain, the Hiếu, 12 warning points."""
+
+    dem: Path | None = Field(
+        None, description="GeoTIFF DEM in any CRS; null: the synthetic Đông Hà DEM"
+    )
+    cell_m: float = Field(
+        40.0, ge=5, le=500, description="grid cell, m (40 m runs 48 h in minutes; 10 m for detail)"
+    )
+    manning_n: float = Field(0.05, gt=0, le=0.3, description="floodplain Manning's n, s/m^(1/3)")
+    theta: float = Field(0.8, ge=0.5, le=1.0)
+    alpha: float = Field(0.6, gt=0, le=0.707, description="CFL coefficient, <= sqrt(theta/2)")
+    rain_csv: Path = Field(description="CSV of time and rain_mm_h (interval starts)")
+    stage_csv: Path = Field(description="CSV of time and stage_m of the Hiếu at Đông Hà station")
+    sites: Path = Field(description="YAML of the warning points (flood_points.yaml)")
+    curve_number: float | None = Field(90.0, ge=30, le=100, description="null: no infiltration")
+    drainage_mm_h: float = Field(10.0, ge=0, le=200, description="urban drain capacity, mm/h")
+    step_s: float = Field(60.0, gt=0, le=3600, description="exchange interval with the kernel, s")
+
+
 class PlantsConfig(_Strict):
     """Which plant models are on, with their data."""
 
     traffic: TrafficConfig | None = None
     weather: WeatherConfig | None = None
+    flood: FloodConfig | None = None
 
 
 class SignalControllerConfig(_Strict):
@@ -196,10 +217,44 @@ class SignalControllerConfig(_Strict):
         return self
 
 
+class FloodWarningConfig(_Strict):
+    """The warning controller on each warning point and the city aggregate."""
+
+    scan_period_s: float = Field(60.0, gt=0, le=3600, description="s")
+    street_thresholds_m: tuple[float, float, float] = Field(
+        (0.10, 0.30, 0.50), description="street depth for alerts I/II/III, m"
+    )
+    river_thresholds_m: tuple[float, float, float] = Field(
+        (2.0, 3.0, 4.0), description="Đông Hà station stage for alerts I/II/III, m"
+    )
+
+    @model_validator(mode="after")
+    def _increasing(self) -> FloodWarningConfig:
+        for name in ("street_thresholds_m", "river_thresholds_m"):
+            a, b, c = getattr(self, name)
+            if not a < b < c:
+                raise ValueError(f"{name} must increase (I < II < III), got {(a, b, c)}")
+        return self
+
+
 class ControllersConfig(_Strict):
     """Which controllers run."""
 
     signals: SignalControllerConfig | None = None
+    flood: FloodWarningConfig | None = None
+
+
+class FloodTrafficCouplingConfig(_Strict):
+    """Flood depth on road edges slows and closes them in SUMO (needs both plants)."""
+
+    period_s: float = Field(60.0, gt=0, le=3600, description="s")
+    reopen_band_m: float = Field(0.05, ge=0, lt=0.1, description="m below a threshold to lift it")
+
+
+class CouplingsConfig(_Strict):
+    """Declared links between domains."""
+
+    flood_to_traffic: FloodTrafficCouplingConfig | None = None
 
 
 class _EventBase(_Strict):
@@ -252,6 +307,7 @@ class Scenario(_Strict):
     seed: int = Field(ge=0, lt=2**63)
     plants: PlantsConfig
     controllers: ControllersConfig = Field(default_factory=ControllersConfig)
+    couplings: CouplingsConfig = Field(default_factory=CouplingsConfig)
     events: list[Event] = Field(default_factory=list)
     outputs: OutputsConfig = Field(default_factory=OutputsConfig)
 
@@ -325,7 +381,19 @@ def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     return data
 
 
-_PATH_KEYS = {"network", "signals", "zones", "vtypes", "profile", "csv", "corridors"}
+_PATH_KEYS = {
+    "network",
+    "signals",
+    "zones",
+    "vtypes",
+    "profile",
+    "csv",
+    "corridors",
+    "dem",
+    "rain_csv",
+    "stage_csv",
+    "sites",
+}
 
 
 def _absolute_paths(data: Any, folder: Path) -> Any:
