@@ -42,6 +42,8 @@ def _step(
     # row by row (the row's previous old value carried in a local), y-faces
     # from a copy of the old north faces
     for i in numba.prange(ny):
+        fbuf = np.empty(1)  # per row: rows may run on different threads
+        ibuf = fbuf.view(np.int64)
         prev_old = qx[i, 1]
         for j in range(1, nx):
             q = qx[i, j]
@@ -62,9 +64,13 @@ def _step(
                 theta,
                 h_dry,
                 fr_max,
+                fbuf,
+                ibuf,
             )
     qy_old = qy.copy()
     for i in numba.prange(1, ny):
+        fbuf = np.empty(1)
+        ibuf = fbuf.view(np.int64)
         for j in range(nx):
             q = qy_old[i, j]
             q_prev = qy_old[i - 1, j] if i > 1 else q
@@ -83,6 +89,8 @@ def _step(
                 theta,
                 h_dry,
                 fr_max,
+                fbuf,
+                ibuf,
             )
     # pass 2: positivity limiter factors (1 where the cell holds enough)
     factor = qy_old[:ny, :]  # reuse the buffer: (ny, nx)

@@ -38,9 +38,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["GRAVITY", "numba_step", "numpy_step", "step_function"]
+__all__ = ["GRAVITY", "numba_step", "numpy_step", "pow_7_3", "step_function"]
 
 GRAVITY = 9.80665  # m/s², standard gravity
+# Integer added to a float64's bits divided by 3 to get a first guess of its cube root
+# within a few per cent (the classic exponent trick; positive, normal numbers only).
+CBRT_MAGIC = 0x2A9F7893782DA1CE
 
 Array = NDArray[np.float64]
 StepFn = Callable[..., float]
@@ -60,16 +63,31 @@ def _face_q(
     theta: float,
     h_dry: float,
     fr_max: float,
+    fbuf: Array,
+    ibuf: NDArray[np.int64],
 ) -> float:
-    """Momentum update of one face between cell a (upstream side) and cell b."""
+    """Momentum update of one face between cell a (upstream side) and cell b.
+
+    ``fbuf``/``ibuf`` are one float64 viewed as int64 (scratch for the cube root).
+    """
     h_f = max(eta_a, eta_b) - max(z_a, z_b)
     if h_f <= h_dry:
         return 0.0
     q_avg = theta * q + (1.0 - theta) * 0.5 * (q_prev + q_next)
     num = q_avg - GRAVITY * h_f * dt * (eta_b - eta_a) / dx
-    # no friction on still water: skipping the costly power gives exactly the same
-    friction = 0.0 if q == 0.0 else GRAVITY * dt * n2 * abs(q) / h_f ** (7.0 / 3.0)
-    q_new = num if q == 0.0 else num / (1.0 + friction)
+    if q == 0.0:  # no friction on still water: skip the costly power (exactly the same)
+        q_new = num
+    else:
+        # h_f^(7/3) = h_f² cbrt(h_f); cbrt from the exponent bits and two Halley steps
+        # (relative error < 1e-14, four times faster than pow; see pow_7_3)
+        fbuf[0] = h_f
+        ibuf[0] = ibuf[0] // 3 + CBRT_MAGIC
+        y = fbuf[0]
+        y3 = y * y * y
+        y = y * (y3 + 2.0 * h_f) / (2.0 * y3 + h_f)
+        y3 = y * y * y
+        y = y * (y3 + 2.0 * h_f) / (2.0 * y3 + h_f)
+        q_new = num / (1.0 + GRAVITY * dt * n2 * abs(q) / (h_f * h_f * y))
     if fr_max > 0.0:
         cap = fr_max * h_f * np.sqrt(GRAVITY * h_f)
         q_new = min(max(q_new, -cap), cap)
@@ -151,6 +169,21 @@ def numpy_step(
     return float(h.max()) if h.size else 0.0
 
 
+def pow_7_3(h: Array) -> Array:
+    """``h ** (7/3)`` for positive normal ``h`` as the kernels compute it (rel. error < 1e-14).
+
+    ``h² cbrt(h)``, the cube root from an exponent-bit guess refined by two
+    Halley steps (cubic convergence: a few per cent → 1e-5 → 1e-15). It is
+    four times faster than ``pow`` here, and the numpy and numba paths do
+    the same operations, so they agree to the bit.
+    """
+    y = (h.view(np.int64) // 3 + CBRT_MAGIC).view(np.float64)
+    for _ in range(2):
+        y3 = y * y * y
+        y = y * (y3 + 2.0 * h) / (2.0 * y3 + h)
+    return h * h * y
+
+
 def _faces_numpy(
     q: Array,
     q_prev: Array,
@@ -172,7 +205,7 @@ def _faces_numpy(
     h_safe = np.where(wet, h_f, 1.0)
     q_avg = theta * q + (1.0 - theta) * 0.5 * (q_prev + q_next)
     num = q_avg - GRAVITY * h_safe * dt * (eta_b - eta_a) / dx
-    den = 1.0 + GRAVITY * dt * n2 * np.abs(q) / h_safe ** (7.0 / 3.0)
+    den = 1.0 + GRAVITY * dt * n2 * np.abs(q) / pow_7_3(h_safe)
     q_new = num / den
     if fr_max > 0.0:
         cap = fr_max * h_safe * np.sqrt(GRAVITY * h_safe)

@@ -13,7 +13,7 @@ import pytest
 
 from sim.hydro.forcing import Hydrograph, RainSeries, mm_per_hour
 from sim.hydro.infiltration import CurveNumber, GreenAmpt
-from sim.hydro.kernels import GRAVITY
+from sim.hydro.kernels import GRAVITY, pow_7_3
 from sim.hydro.solver import FloodSolver
 
 BACKENDS = ["numba", "numpy"]
@@ -327,3 +327,9 @@ def test_bad_forcing_is_refused_with_the_reason():
     with pytest.raises(ValueError, match="go back"):
         solver.advance_to(10.0)
         solver.advance_to(5.0)
+
+
+def test_the_fast_power_matches_pow_over_every_depth_the_solver_meets():
+    """``h^(7/3)`` by exponent bits + two Halley steps: relative error < 1e-13 from 1 µm to 1 km."""
+    h = np.logspace(-6, 3, 100_001)
+    assert np.max(np.abs(pow_7_3(h) / h ** (7.0 / 3.0) - 1.0)) < 1e-13
