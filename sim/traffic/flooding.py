@@ -51,17 +51,38 @@ the twin's demand is routed in advance by duarouter.
   drive a little above it, as on a dry road; routers see the slower edge.
 - CLOSED gives the edge a routing travel time of ``CLOSED_EDGE_TRAVEL_TIME_S``
   (``edge.adaptTraveltime``), then, once per plant step, every vehicle whose
-  remaining route enters a closed edge is rerouted with
-  ``vehicle.rerouteTraveltime`` (one pass over the running vehicles after a
-  change, and each newly departed vehicle while any edge is closed). A vehicle
-  already on a closed edge, or on the junction leading into it, may leave it.
+  remaining route enters a closed edge is rerouted (one pass over the running
+  vehicles after a change, and each newly departed vehicle while any edge is
+  closed). A vehicle already on a closed edge, or on the junction leading into
+  it, may leave it.
+- How a vehicle is rerouted depends on the model. Micro: with
+  ``vehicle.rerouteTraveltime``. Meso: the plant asks the same router for a
+  route from where the vehicle is (``simulation.findRoute`` from its current
+  edge, or from the edge after the junction it is crossing, to its destination)
+  and sets it with ``vehicle.setRoute``. ``vehicle.rerouteTraveltime`` must not
+  be used on a running meso vehicle (SUMO 1.28): TraCI takes a vehicle without
+  a lane for one not yet inserted, and a meso vehicle never has a lane, so SUMO
+  replans the whole trip from the departure edge and moves the route position
+  back to it while the vehicle stays in its segment queue on another edge. The
+  vehicle then jumps back towards its origin at its next move, and when its
+  departure edge has no lane with the number of the queue it waits in (a
+  two-lane edge has queues 0 and 1), SUMO looks up a lane that is not there and
+  dies with a segmentation fault in ``simulationStep`` or ``vehicle.getSpeed``
+  (the crash of a coupled flood run over Đông Hà; regression test in
+  ``tests/sim/test_traffic_flooding.py``). ``vehicle.setRoute`` has the same
+  "not yet inserted" reading, which is harmless when the new route begins at
+  the vehicle's current edge. In meso a vehicle with stops still ahead keeps
+  its route (``setRoute`` would rebuild its stops from scratch) and is
+  stranded if that route enters a closed edge.
 - A vehicle for which no route avoids the closures is *stranded*: it keeps the
   route the router returned (through the fewest closed edges, usually its old
   one), drives to the water's edge, i.e. the end of the last open edge before
   the first closed edge ahead, and is removed there (SUMO writes it as
   vaporized in the tripinfo output: an abandoned trip, which
   ``sim.traffic.kpis.trip_kpis`` counts as unfinished). If the closure is lifted
-  or a detour opens before it gets there, it drives on.
+  or a detour opens before it gets there, it drives on. A vehicle SUMO is
+  teleporting (jam resolution) is not on any road and is left alone until it
+  reappears: then it is removed if it has reached or passed the water.
 - OPEN restores the lane speeds and the edge's routing travel time (its free
   flow time, length / speed limit). Vehicles already detoured keep their detour.
 
@@ -224,11 +245,14 @@ class FloodedRoads:
     Args:
         api: the ``libsumo`` or ``traci`` module, connected to a running simulation.
         step_s: the plant's step (s): how far a vehicle may drive between two checks.
+        meso: SUMO runs its mesoscopic model (``--mesosim``): vehicles are rerouted
+            with ``findRoute`` + ``setRoute`` instead of ``rerouteTraveltime``.
     """
 
-    def __init__(self, api: Any, step_s: float) -> None:
+    def __init__(self, api: Any, step_s: float, *, meso: bool = False) -> None:
         self._api = api
         self._step_s = float(step_s)
+        self._meso = bool(meso)
         self._edge_ids: frozenset[str] | None = None  # normal (non-internal) edges, lazily
         self._lanes: dict[str, tuple[tuple[str, float], ...]] = {}  # edge -> (lane, orig m/s)
         self._length_m: dict[str, float] = {}
@@ -356,8 +380,12 @@ class FloodedRoads:
         """Reroute vehicles that departed in the step; stranded ones leave at the water."""
         api = self._api
         if self._closed:
-            for vid in api.simulation.getDepartedIDList():
-                self._route_around(vid)
+            departed = api.simulation.getDepartedIDList()
+            if departed:
+                running = set(api.vehicle.getIDList())  # not those gone again in the step
+                for vid in departed:
+                    if vid in running:
+                        self._route_around(vid)
         if self._waiting:
             for vid in api.simulation.getArrivedIDList():
                 self._waiting.pop(vid, None)
@@ -367,12 +395,16 @@ class FloodedRoads:
     def _route_around(self, vid: str) -> None:
         """Reroute ``vid`` if its route enters a closed edge; strand it if it cannot avoid one."""
         veh = self._api.vehicle
-        water = self._water_index(vid, veh.getRoute(vid), veh.getRouteIndex(vid))
+        route, index = veh.getRoute(vid), veh.getRouteIndex(vid)
+        water = self._water_index(vid, route, index)
         if water is None:
             self._waiting.pop(vid, None)
             return
         self._reroute_calls += 1
-        veh.rerouteTraveltime(vid)
+        if self._meso:
+            self._reroute_meso(vid, route, index)
+        else:
+            veh.rerouteTraveltime(vid)
         water = self._water_index(vid, veh.getRoute(vid), veh.getRouteIndex(vid))
         if water is None:
             self._rerouted.add(vid)
@@ -381,16 +413,43 @@ class FloodedRoads:
             self._stranded.add(vid)
             self._waiting[vid] = water
 
+    def _reroute_meso(self, vid: str, route: tuple[str, ...], index: int) -> None:
+        """Meso: give ``vid`` the router's route from where it is, if that is a new one.
+
+        Not ``vehicle.rerouteTraveltime``, which replans a running meso vehicle
+        from its departure edge and crashes SUMO (see the module docstring). The
+        new route starts at the vehicle's current edge (route position 0 of the
+        new route, where the vehicle is), plus the next edge if the vehicle is
+        already crossing the junction into it. ``findRoute`` uses the same
+        travel times as ``rerouteTraveltime``, closures included; a vehicle for
+        which it finds no route at all, or one with stops ahead, keeps its route.
+        """
+        api = self._api
+        veh = api.vehicle
+        if veh.getStops(vid):
+            return
+        here = max(index, 0)
+        start = here + 1 if here + 1 < len(route) and self._on_junction(vid) else here
+        found = api.simulation.findRoute(route[start], route[-1], veh.getTypeID(vid)).edges
+        if not found or found[0] != route[start]:
+            return
+        new = [*route[here:start], *found]
+        if new != list(route[here:]):
+            veh.setRoute(vid, new)
+
+    def _on_junction(self, vid: str) -> bool:
+        """Is ``vid`` crossing a junction (micro: internal lane, meso: internal segment)?"""
+        veh = self._api.vehicle
+        if self._meso:  # a meso vehicle's road is the edge before the junction it is on
+            return str(veh.getSegmentID(vid)).startswith(":")
+        return str(veh.getRoadID(vid)).startswith(":")
+
     def _water_index(self, vid: str, route: tuple[str, ...], index: int) -> int | None:
         """Route index of the first closed edge ``vid`` has yet to enter, or None."""
         closed = self._closed
         first = max(index, 0) + 1
-        # on the junction into the next edge (micro only): committed, it may drive on
-        if (
-            first < len(route)
-            and route[first] in closed
-            and self._api.vehicle.getRoadID(vid).startswith(":")
-        ):
+        # on the junction into the next edge: committed, it may drive on
+        if first < len(route) and route[first] in closed and self._on_junction(vid):
             first += 1
         for j in range(first, len(route)):
             if route[j] in closed:
@@ -398,13 +457,21 @@ class FloodedRoads:
         return None
 
     def _leave_at_water(self) -> None:
-        """Remove stranded vehicles that reached the end of their last open edge."""
+        """Remove stranded vehicles that reached the end of their last open edge.
+
+        Only vehicles on a road: one SUMO is teleporting is not in
+        ``vehicle.getIDList`` (meso TraCI does not even know its id until it
+        reappears) and waits.
+        """
         veh = self._api.vehicle
+        running = set(veh.getIDList())
         for vid, water in list(self._waiting.items()):
+            if vid not in running:
+                continue
             index = veh.getRouteIndex(vid)
             if index < water - 1:
                 continue
-            if index == water - 1 and not veh.getRoadID(vid).startswith(":"):
+            if index == water - 1 and not self._on_junction(vid):
                 last_open = veh.getRoute(vid)[index]
                 to_go = self._edge_length_m(last_open) - veh.getLanePosition(vid)
                 if to_go > veh.getSpeed(vid) * self._step_s * 1.5 + _WATER_MARGIN_M:

@@ -470,7 +470,7 @@ class TrafficPlant:
                 f"set_edge_flood({edge_id!r}): SUMO is not running; call start(0) first"
             )
         if self._flood is None:
-            self._flood = FloodedRoads(self._api, self.step_s)
+            self._flood = FloodedRoads(self._api, self.step_s, meso=self.config.mode == "meso")
         self._flood.set_edge(edge_id, state, speed_limit_m_s, self._t)
 
     def flood_stats(self) -> dict[str, float | int]:

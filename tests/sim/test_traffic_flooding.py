@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import subprocess
 import sys
@@ -145,7 +146,10 @@ class ClosureWatch:
             self.allowed.update(self.sumo.edge.getLastStepVehicleIDs(edge))
         for vid in veh.getIDList():
             route, index = veh.getRoute(vid), veh.getRouteIndex(vid)
-            on_junction = veh.getRoadID(vid).startswith(":")
+            # micro: on an internal lane; meso: in an internal segment (its road is
+            # the edge before the junction, its segment id starts with ":")
+            road, segment = veh.getRoadID(vid), veh.getSegmentID(vid)
+            on_junction = road.startswith(":") or segment.startswith(":")
             if on_junction and index + 1 < len(route) and route[index + 1] in new:
                 self.allowed.add(vid)
         self.closed |= new
@@ -336,6 +340,146 @@ def test_hundreds_of_edges_close_at_once_in_one_pass(big_grid, tmp_path, mode):
     assert watch.intruders == set()
     assert stats["edges_closed"] == len(flooded)
     assert stats["vehicles_rerouted"] >= 20 and stats["vehicles_stranded"] >= 20
+
+
+# -- meso rerouting must not crash SUMO ------------------------------------------
+# The pattern of the segfault in a coupled flood run over Đông Hà (meso): vehicles
+# queued on a two-lane edge, whose trips began on a one-lane edge, are rerouted
+# around a closure ahead. With ``vehicle.rerouteTraveltime`` SUMO 1.28 replans a
+# running meso vehicle from its departure edge and puts its route position back
+# there while it stays in queue 1 of the two-lane edge; the next simulationStep
+# looks up lane 1 of the one-lane edge and dies with SIGSEGV. The run is a child
+# process, so a crash fails this test instead of killing pytest.
+_MESO_CHILD = r"""
+import json, sys
+from pathlib import Path
+from sim.traffic.flooding import RoadFloodState
+from sim.traffic.plant import TrafficPlant, TrafficPlantConfig
+import libsumo
+
+net, routes, run_dir = (Path(a) for a in sys.argv[1:4])
+config = TrafficPlantConfig(
+    net_file=net, route_files=[routes], run_dir=run_dir, duration_s=300, mode="meso"
+)
+plant = TrafficPlant(config, {})
+plant.start(0)
+veh = libsumo.vehicle
+seen_past_start = set()  # vehicles seen beyond their departure edge
+problems = []
+closed = {}  # closed edge -> vehicles that may stay: on it or on a junction when it closed
+
+
+def close(edge):
+    closed[edge] = {
+        v for v in veh.getIDList()
+        if veh.getRoadID(v) == edge or veh.getSegmentID(v).startswith(":")
+    }
+    plant.set_edge_flood(edge, RoadFloodState.CLOSED)
+
+
+try:
+    for t in range(1, 301):
+        if t == 60:  # the straight way closes: detour up, across and down
+            before = {v: veh.getRoadID(v) for v in veh.getIDList()}
+            close("fwd")
+        if t == 150:  # and the detour too: no way left to "out", trips are stranded
+            close("down")
+        if t == 240:
+            for edge in closed:
+                plant.set_edge_flood(edge, RoadFloodState.OPEN)
+            closed.clear()
+        plant.advance(float(t))
+        running = set(veh.getIDList())
+        if t == 60:
+            rerouted = plant.flood_stats()["vehicles_rerouted"]
+            kept = sum(veh.getRoadID(v) == road for v, road in before.items() if v in running)
+        for v in running:
+            road, seg = veh.getRoadID(v), veh.getSegmentID(v)
+            if seg and not seg.startswith(":") and seg.rsplit(":", 1)[0] != road:
+                problems.append(f"t={t} {v}: route position on {road}, queued on {seg}")
+            if road != "in":
+                seen_past_start.add(v)
+            elif v in seen_past_start:
+                problems.append(f"t={t} {v}: back on its departure edge")
+            if road in closed and v not in closed[road]:
+                problems.append(f"t={t} {v}: entered closed {road}")
+    stats = plant.flood_stats()
+finally:
+    plant.close()
+print(json.dumps({"stats": stats, "rerouted_at_60": rerouted, "kept_road": kept,
+                  "before": len(before), "problems": problems[:20]}))
+"""
+
+
+def test_meso_rerouting_around_a_closure_keeps_sumo_alive(tmp_path):
+    """Closures ahead of vehicles queued on a multi-lane edge (meso), in a child process."""
+    nodes = tmp_path / "n.nod.xml"
+    nodes.write_text(
+        """<nodes>
+  <node id="W" x="0" y="0"/> <node id="A" x="200" y="0"/> <node id="B" x="700" y="0"/>
+  <node id="C" x="1200" y="0"/> <node id="E" x="1400" y="0"/>
+  <node id="N" x="700" y="300"/> <node id="M" x="1200" y="300"/>
+</nodes>
+""",
+        encoding="utf-8",
+    )
+    edges = tmp_path / "n.edg.xml"
+    edges.write_text(  # one lane to depart on, two lanes (two meso queues) after it
+        """<edges>
+  <edge id="in" from="W" to="A" numLanes="1" speed="13.89"/>
+  <edge id="main" from="A" to="B" numLanes="2" speed="13.89"/>
+  <edge id="fwd" from="B" to="C" numLanes="2" speed="13.89"/>
+  <edge id="out" from="C" to="E" numLanes="1" speed="13.89"/>
+  <edge id="up" from="B" to="N" numLanes="1" speed="13.89"/>
+  <edge id="across" from="N" to="M" numLanes="1" speed="13.89"/>
+  <edge id="down" from="M" to="C" numLanes="1" speed="13.89"/>
+</edges>
+""",
+        encoding="utf-8",
+    )
+    net = tmp_path / "detour.net.xml"
+    subprocess.run(
+        [
+            str(sumo_home() / "bin" / "netconvert"),
+            "-n", str(nodes), "-e", str(edges), "-o", str(net),
+            "--no-turnarounds", "true", "--default.junctions.type", "priority",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    routes = tmp_path / "detour.rou.xml"
+    routes.write_text(
+        """<routes>
+  <vType id="car" vClass="passenger"/>
+  <route id="straight" edges="in main fwd out"/>
+  <flow id="f" type="car" begin="0" end="300" vehsPerHour="1800" route="straight"/>
+</routes>
+""",
+        encoding="utf-8",
+    )
+    child = subprocess.run(
+        [sys.executable, "-X", "faulthandler", "-c", _MESO_CHILD, str(net), str(routes),
+         str(tmp_path / "run")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert child.returncode == 0, (
+        f"meso run died (return code {child.returncode}, -11 = segmentation fault):\n"
+        f"{child.stderr[-3000:]}"
+    )
+    result = json.loads(child.stdout.strip().splitlines()[-1])
+    assert result["problems"] == []
+    stats = result["stats"]
+    # at the closure about 30 vehicles are upstream of it, most on the two-lane edge;
+    # they detour from where they are
+    assert result["before"] >= 20 and result["rerouted_at_60"] >= 15
+    assert result["kept_road"] >= result["before"] - 5  # nobody jumps back to its start
+    # after the second closure trips to "out" have no way left: stranded and removed
+    assert stats["vehicles_stranded"] >= 10 and stats["vehicles_removed_at_water"] >= 5
+    # (those still driving to the water at the reopening drive on, stranded no more)
+    assert stats["vehicles_stranded_driving"] == 0
 
 
 def test_flood_requests_are_checked(small_grid, tmp_path):
