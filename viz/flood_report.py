@@ -4,7 +4,8 @@ Reads only the run folder: ``flood/max_depth_m.npy``, ``flood/arrival_s.npy``,
 ``flood/dem_m.npy`` and the grid JSON written by the flood plant,
 ``flood/closures.csv``, ``kpis.json`` (the warning probe's times) and the
 recorded points (``points.parquet``: the simulated stage, the Đông Hà gauge
-reading and the city warning level). Writes ``flood_report.png``.
+reading and the city warning level). Writes ``flood_report.png`` and
+``flood_dem.png`` (the DEM with the OSM rivers, roads and hotspots).
 
 The warning-time map shows, for every cell the water reached (0.1 m), the
 hours between the first warning of the nearest warning point and the
@@ -149,7 +150,30 @@ def make_flood_report(run_dir: Path) -> Path:
     out = run_dir / "flood_report.png"
     fig.savefig(out, bbox_inches="tight")
     plt.close(fig)
+    _dem_map(run_dir, dem, meta)
     return out
+
+
+def _dem_map(run_dir: Path, dem: np.ndarray, meta: dict[str, Any]) -> Path:
+    """``flood_dem.png``: the run's DEM with the OSM rivers, roads and hotspots over it."""
+    from sim.hydro.dem import Dem
+    from sim.hydro.dongha_dem import DemSources
+    from viz.dem_map import plot_dem
+
+    sources = DemSources.default()
+    grid = Dem(
+        np.ascontiguousarray(dem, dtype=np.float64),
+        float(meta["cell_m"]),
+        float(meta["x0"]),
+        float(meta["y0"]),
+    )
+    return plot_dem(
+        grid,
+        sources.roads_geojson,
+        sources.water_geojson,
+        run_dir / "flood_dem.png",
+        title=f"Đông Hà — the run's {float(meta['cell_m']):g} m DEM",
+    )
 
 
 def _site_positions(scenario: dict[str, Any]) -> dict[str, tuple[float, float]]:

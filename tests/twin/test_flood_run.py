@@ -81,4 +81,5 @@ def test_every_crossing_was_warned_and_soon(flood_run):
 def test_the_report_draws_from_the_run_folder(flood_run):
     out = make_flood_report(flood_run.run_dir)
     assert out.stat().st_size > 50_000
+    assert (flood_run.run_dir / "flood_dem.png").stat().st_size > 50_000
     assert (flood_run.run_dir / "flood" / "closures.csv").read_text().count("\n") >= 30
