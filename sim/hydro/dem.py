@@ -19,13 +19,19 @@ by harmonic interpolation (flagged in :attr:`Dem.filled`). :func:`save_geotiff` 
 
 from __future__ import annotations
 
+import functools
 import math
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 __all__ = [
     "UTM48N",
@@ -234,6 +240,42 @@ def _snapped_grid(bounds: Bounds, cell_m: float) -> tuple[float, float, int, int
     return x0, y0, nx, ny
 
 
+def _with_rasterio_proj_data(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run ``function`` with ``PROJ_DATA`` pointed at rasterio's own PROJ database.
+
+    The SUMO wheels (``sumo``, ``libsumo``) set ``PROJ_DATA`` and ``PROJ_LIB`` for the
+    whole process to their bundled, older ``proj.db`` when imported; rasterio reads those
+    variables on import and whenever it opens a dataset, and then fails with "The EPSG
+    code is unknown". rasterio's wheel ships its own ``proj_data``: while ``function``
+    runs, the variables point there, and they are restored afterwards (each library links
+    its own PROJ, and SUMO read its path when it loaded, so SUMO is not affected).
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        import rasterio
+
+        own = Path(rasterio.__file__).parent / "proj_data"
+        if not (own / "proj.db").exists():
+            return function(*args, **kwargs)
+        saved = {name: os.environ.get(name) for name in ("PROJ_DATA", "PROJ_LIB")}
+        os.environ["PROJ_DATA"] = os.environ["PROJ_LIB"] = str(own)
+        try:
+            from rasterio.env import set_proj_data_search_path
+
+            set_proj_data_search_path(str(own))
+            return function(*args, **kwargs)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+    return wrapper
+
+
+@_with_rasterio_proj_data
 def load_geotiff(
     path: str | Path,
     cell_m: float = 10.0,
@@ -377,6 +419,7 @@ def load_geotiff(
     )
 
 
+@_with_rasterio_proj_data
 def save_geotiff(dem: Dem, path: str | Path, *, dtype: str = "float32") -> Path:
     """Write ``dem`` as a single-band, deflate-compressed GeoTIFF in EPSG:32648.
 

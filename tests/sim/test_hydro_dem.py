@@ -421,3 +421,28 @@ def test_plot_dem_writes_png(coarse_dem: Dem, tmp_path: Path) -> None:
     data = out.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) > 20_000
+
+
+def test_geotiff_after_sumo_set_its_proj_data(coarse_dem: Dem, tmp_path: Path) -> None:
+    """SUMO's wheels point PROJ_DATA at their older proj.db when imported first.
+
+    In a fresh interpreter that imports libsumo before rasterio (the order of a coupled
+    traffic + flood run), a GeoTIFF must still round-trip with its CRS resolved.
+    """
+    import subprocess
+    import sys
+
+    tif = save_geotiff(coarse_dem, tmp_path / "dem.tif")
+    script = (
+        "import os, libsumo\n"
+        "assert os.environ.get('PROJ_DATA'), 'libsumo no longer sets PROJ_DATA'\n"
+        "from sim.hydro.dem import load_geotiff, save_geotiff\n"
+        f"dem = load_geotiff({str(tif)!r}, cell_m={coarse_dem.cell_m})\n"
+        f"save_geotiff(dem, {str(tmp_path / 'again.tif')!r})\n"
+        "print(dem.shape)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == str(coarse_dem.shape)
