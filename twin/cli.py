@@ -176,11 +176,13 @@ def _print_kpis(kpis: dict[str, Any]) -> None:
             json.dumps(
                 {
                     "max_depth_m": flood.get("max_depth_m"),
-                    "flooded_km2": flood.get("flooded_km2"),
+                    "max_depth_land_m": flood.get("max_depth_land_m"),
+                    "flooded_area_km2": flood.get("flooded_area_km2"),
                     "mass_balance_relative_error": ledger.get("relative_error"),
                     "max_km_closed": closures.get("max_km_closed"),
                     "vehicles_rerouted": closures.get("vehicles_rerouted"),
                     "vehicles_stranded": closures.get("vehicles_stranded"),
+                    "flood_wall_s": flood.get("wall_s"),
                     "warning_delay_s": warnings.get("warning_delay_s"),
                     "closure_lead_time_s": warnings.get("closure_lead_time_s"),
                     "missed_warnings": warnings.get("missed_warnings"),

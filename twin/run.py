@@ -102,17 +102,7 @@ def _peak_hour_flows(
     import sumolib
 
     net = sumolib.net.readNet(str(net_file), withInternal=False)
-    if duration_s <= 3600:
-        return demand.edge_pair_flows_pcu_h(0.0, duration_s, net), 0.0
-    best: tuple[float, float, dict[tuple[str, str], float]] = (-1.0, 0.0, {})
-    start = 0.0
-    while start + 3600 <= duration_s + 1e-9:
-        flows = demand.edge_pair_flows_pcu_h(start, start + 3600, net)
-        total = sum(flows.values())
-        if total > best[0]:
-            best = (total, start, flows)
-        start += 900.0
-    return best[2], best[1]
+    return demand.busiest_hour_edge_pair_flows(duration_s, net)
 
 
 def _versions() -> dict[str, str]:

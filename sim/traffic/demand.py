@@ -43,7 +43,7 @@ import math
 import re
 import subprocess
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,7 +60,9 @@ __all__ = [
     "DemandResult",
     "Zone",
     "ZoneSet",
+    "busiest_hour_edge_pair_flows",
     "edge_pair_flows_pcu_h",
+    "edge_pair_passages",
     "generate_demand",
     "load_profile",
     "load_zones",
@@ -457,6 +459,12 @@ class DemandResult:
         """PCU/h per (from_edge, to_edge) over sim time [begin_s, end_s); see module function."""
         return edge_pair_flows_pcu_h(self.routes_file, self.vtypes, begin_s, end_s, net=net)
 
+    def busiest_hour_edge_pair_flows(
+        self, duration_s: float, net: sumolib.net.Net | None = None
+    ) -> tuple[dict[tuple[str, str], float], float]:
+        """The busiest hour's PCU/h per edge pair and its start (s); see module function."""
+        return busiest_hour_edge_pair_flows(self.routes_file, self.vtypes, duration_s, net=net)
+
 
 # --------------------------------------------------------------------------- main entry
 
@@ -665,26 +673,22 @@ def _count_types(routes_file: Path) -> dict[str, int]:
 # --------------------------------------------------------------------------- PCU flows
 
 
-def edge_pair_flows_pcu_h(
+def edge_pair_passages(
     routes_file: Path | str,
     vtypes: Sequence[VehicleType] | Mapping[str, float],
-    begin_s: float,
-    end_s: float,
     *,
     net: sumolib.net.Net | None = None,
-) -> dict[tuple[str, str], float]:
-    """PCU/h on each consecutive edge pair (from_edge, to_edge) of routed vehicles.
+) -> Iterator[tuple[tuple[str, str], float, float]]:
+    """Every passage of a routed vehicle over a consecutive edge pair, in file order.
 
-    A vehicle contributes its type's PCU to every consecutive pair of its
-    route whose passage time lies in sim time [begin_s, end_s); the sum is
-    divided by the window length in hours. Without ``net`` the passage time
-    is the departure time (a static assignment); with ``net`` it is the
-    departure plus the free-flow travel time (edge length / min(edge speed,
-    vType maxSpeed)) to the end of the from-edge. Keys are sorted.
-    ``vtypes``: the table rows, or a mapping type id → PCU.
+    Yields ``((from_edge, to_edge), time_s, pcu)``. Without ``net`` the time is the
+    vehicle's departure (a static assignment); with ``net`` it is the departure plus the
+    free-flow travel time (edge length / min(edge speed, vType maxSpeed)) to the end of
+    the from-edge. ``vtypes``: the table rows, or a mapping type id → PCU.
+
+    Raises:
+        ValueError: a vehicle with a type that has no PCU, or with no route.
     """
-    if not end_s > begin_s:
-        raise ValueError(f"end_s ({end_s}) must exceed begin_s ({begin_s})")
     if isinstance(vtypes, Mapping):
         pcu = {str(k): float(val) for k, val in vtypes.items()}
         vmax: dict[str, float] = {}
@@ -692,7 +696,6 @@ def edge_pair_flows_pcu_h(
         pcu = {v.id: v.pcu for v in vtypes}
         vmax = {v.id: v.maxSpeed for v in vtypes}
     named: dict[str, list[str]] = {}
-    acc: dict[tuple[str, str], float] = {}
     edge_cache: dict[str, tuple[float, float]] = {}
     for _, el in ET.iterparse(routes_file, events=("end",)):
         if el.tag == "route" and el.get("id") is not None:
@@ -713,6 +716,7 @@ def edge_pair_flows_pcu_h(
         else:
             raise ValueError(f"{routes_file}: vehicle {vid!r} has no route")
         t = float(el.get("depart", "0"))
+        weight = pcu[vtype]
         for a, b in itertools.pairwise(edges):
             if net is not None:
                 if a not in edge_cache:
@@ -720,8 +724,70 @@ def edge_pair_flows_pcu_h(
                     edge_cache[a] = (e.getLength(), e.getSpeed())
                 length, speed = edge_cache[a]
                 t += length / max(0.1, min(speed, vmax.get(vtype, speed)))
-            if begin_s <= t < end_s:
-                acc[(a, b)] = acc.get((a, b), 0.0) + pcu[vtype]
+            yield (a, b), t, weight
         el.clear()
+
+
+def edge_pair_flows_pcu_h(
+    routes_file: Path | str,
+    vtypes: Sequence[VehicleType] | Mapping[str, float],
+    begin_s: float,
+    end_s: float,
+    *,
+    net: sumolib.net.Net | None = None,
+) -> dict[tuple[str, str], float]:
+    """PCU/h on each consecutive edge pair (from_edge, to_edge) of routed vehicles.
+
+    A vehicle contributes its type's PCU to every consecutive pair of its route whose
+    passage time (see :func:`edge_pair_passages`) lies in sim time [begin_s, end_s); the
+    sum is divided by the window length in hours. Keys are sorted.
+    """
+    if not end_s > begin_s:
+        raise ValueError(f"end_s ({end_s}) must exceed begin_s ({begin_s})")
+    acc: dict[tuple[str, str], float] = {}
+    for pair, t, weight in edge_pair_passages(routes_file, vtypes, net=net):
+        if begin_s <= t < end_s:
+            acc[pair] = acc.get(pair, 0.0) + weight
     hours = (end_s - begin_s) / 3600.0
     return {k: acc[k] / hours for k in sorted(acc)}
+
+
+def busiest_hour_edge_pair_flows(
+    routes_file: Path | str,
+    vtypes: Sequence[VehicleType] | Mapping[str, float],
+    duration_s: float,
+    *,
+    net: sumolib.net.Net | None = None,
+    step_s: float = 900.0,
+) -> tuple[dict[tuple[str, str], float], float]:
+    """Edge-pair flows (PCU/h) of the busiest hour within [0, duration_s), and its start (s).
+
+    The hours considered start at multiples of ``step_s`` (s, dividing 3600) and end by
+    ``duration_s``; the busiest has the largest total PCU over all pairs (the earliest on
+    a tie). A run of an hour or less uses the whole run. The routes file is read once,
+    so a 48 h demand costs no more than one pass (windows summed from ``step_s`` bins).
+    """
+    if not duration_s > 0:
+        raise ValueError(f"duration_s must be > 0 s, got {duration_s}")
+    if duration_s <= 3600:
+        return edge_pair_flows_pcu_h(routes_file, vtypes, 0.0, duration_s, net=net), 0.0
+    per_hour = round(3600.0 / step_s)
+    if not (step_s > 0 and abs(per_hour * step_s - 3600.0) < 1e-9):
+        raise ValueError(f"step_s must divide 3600 s, got {step_s}")
+    n_bins = math.floor(duration_s / step_s + 1e-9)
+    bins: list[dict[tuple[str, str], float]] = [{} for _ in range(n_bins)]
+    for pair, t, weight in edge_pair_passages(routes_file, vtypes, net=net):
+        k = int(t // step_s)
+        if t >= 0 and k < n_bins:
+            bins[k][pair] = bins[k].get(pair, 0.0) + weight
+    totals = [sum(b.values()) for b in bins]
+    best_total, best_first = -1.0, 0
+    for first in range(0, n_bins - per_hour + 1):
+        total = sum(totals[first : first + per_hour])
+        if total > best_total:
+            best_total, best_first = total, first
+    acc: dict[tuple[str, str], float] = {}
+    for b in bins[best_first : best_first + per_hour]:
+        for pair, value in b.items():
+            acc[pair] = acc.get(pair, 0.0) + value
+    return {k: acc[k] for k in sorted(acc)}, best_first * step_s

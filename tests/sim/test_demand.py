@@ -12,6 +12,7 @@ import pytest
 import sumolib
 
 from sim.traffic.demand import (
+    busiest_hour_edge_pair_flows,
     edge_pair_flows_pcu_h,
     generate_demand,
     load_profile,
@@ -317,3 +318,31 @@ def test_dongha_network_morning_demand(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_busiest_hour_matches_window_by_window(grid) -> None:
+    """One pass over a 3 h demand finds the same hour and flows as re-reading per window."""
+    demand = _gen(
+        grid, grid["dir"] / "three_hours", seed=11, end_s=3 * 3600.0, day_offset_s=19800.0
+    )
+    net = sumolib.net.readNet(str(grid["net"]), withInternal=False)
+    flows, start = busiest_hour_edge_pair_flows(
+        demand.routes_file, demand.vtypes, 3 * 3600.0, net=net
+    )
+    windows = {
+        s: edge_pair_flows_pcu_h(demand.routes_file, demand.vtypes, s, s + 3600.0, net=net)
+        for s in np.arange(0.0, 2 * 3600.0 + 1.0, 900.0)
+    }
+    totals = {s: sum(f.values()) for s, f in windows.items()}
+    expected_start = max(totals, key=lambda s: (totals[s], -s))
+    assert start == expected_start
+    assert flows.keys() == windows[expected_start].keys()
+    for pair, value in flows.items():
+        assert value == pytest.approx(windows[expected_start][pair], rel=1e-12)
+    short, at = busiest_hour_edge_pair_flows(demand.routes_file, demand.vtypes, 1800.0, net=net)
+    assert at == 0.0
+    assert short == pytest.approx(
+        edge_pair_flows_pcu_h(demand.routes_file, demand.vtypes, 0.0, 1800.0, net=net)
+    )
+    with pytest.raises(ValueError, match="divide 3600"):
+        busiest_hour_edge_pair_flows(demand.routes_file, demand.vtypes, 7200.0, step_s=700.0)
