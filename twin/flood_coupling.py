@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from twin.eventlog import EventLog
     from twin.kernel import Kernel
 
+#: a road sample whose cell holds this much water (m) when the coupling is built is
+#: under the river at its starting stage: a bridge abutment or a riverside cell
+_START_WET_M = 0.05
+
 __all__ = ["EdgeFloodRecord", "FloodTrafficCoupling"]
 
 _SEVERITY = {RoadFloodState.OPEN: 0, RoadFloodState.SLOWED: 1, RoadFloodState.CLOSED: 2}
@@ -99,7 +103,7 @@ class FloodTrafficCoupling:
         cols: list[np.ndarray] = []
         self.records: dict[str, EdgeFloodRecord] = {}
         self.outside: list[str] = []  # edges with no sample on the flood grid
-        self.bridges: list[str] = []  # edges entirely over the river channel
+        self.bridges: list[str] = []  # edges entirely over the river (channel or start water)
         channel_below_m = float(getattr(flood.config, "channel_below_m", 0.0))
         for edge_id in sorted(edges):
             sample = edges[edge_id]
@@ -111,9 +115,14 @@ class FloodTrafficCoupling:
                 self.outside.append(edge_id)
                 continue
             # a bridge deck is above the river: water in the channel under a road does
-            # not flood it, so samples over channel cells are skipped
+            # not flood it, so samples over channel cells are skipped; roads are open at
+            # the starting stage, so a sample whose cell starts wet is a bridge abutment
+            # or a riverside cell of a coarse grid, not road, and is skipped too
             over_land = np.zeros_like(inside)
-            over_land[inside] = flood.solver.z[r[inside], c[inside]] >= channel_below_m
+            ri, ci = r[inside], c[inside]
+            over_land[inside] = (flood.solver.z[ri, ci] >= channel_below_m) & (
+                flood.solver.h[ri, ci] < _START_WET_M
+            )
             if not over_land.any():
                 self.bridges.append(edge_id)
                 continue
