@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-signals bench-flood network clean
+.PHONY: demo test lint bench bench-signals bench-flood bench-lighting network clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ bench-signals: $(STAMP)
 bench-flood: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/flood.py | tee -a bench/results/flood.jsonl
+
+## Street-lighting benchmark: a sampled year of the Hùng Vương pilot, 3 configurations (~7 min).
+bench-lighting: $(STAMP)
+	$(PY) bench/lighting.py | tee -a bench/results/lighting.jsonl
 
 ## Rebuild the Đông Hà SUMO network from the OpenStreetMap extract.
 network: $(STAMP)

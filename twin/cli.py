@@ -30,6 +30,8 @@ network_app = typer.Typer(no_args_is_help=True, help="Build the Đông Hà SUMO 
 app.add_typer(network_app, name="network")
 signals_app = typer.Typer(no_args_is_help=True, help="Signal control tools.")
 app.add_typer(signals_app, name="signals")
+lighting_app = typer.Typer(no_args_is_help=True, help="Street lighting (Hùng Vương pilot) tools.")
+app.add_typer(lighting_app, name="lighting")
 
 _err = Console(stderr=True, highlight=False)
 _out = Console(highlight=False)
@@ -265,6 +267,29 @@ def signals_bench(
             _out.print(write_line(record), soft_wrap=True, highlight=False, markup=False)
     except ValueError as err:
         raise _bad_input([str(err)]) from None
+
+
+@lighting_app.command("year")
+def lighting_year(
+    configurations: Annotated[
+        str, typer.Option(help="comma-separated: sodium_fixed, led_fixed, led_adaptive")
+    ] = "sodium_fixed,led_fixed,led_adaptive",
+    year: Annotated[int, typer.Option(min=1900, max=2200, help="calendar year")] = 2026,
+    nights: Annotated[int, typer.Option(min=1, max=366, help="sampled nights")] = 26,
+    step: Annotated[float, typer.Option(min=1.0, max=300.0, help="exchange step, s")] = 30.0,
+    seed: Annotated[int, typer.Option(help="seed of the synthetic traffic")] = 1,
+) -> None:
+    """A sampled year of the Hùng Vương pilot per configuration: one JSON line each."""
+    from twin.lighting_year import compare_configurations
+
+    names = [c.strip() for c in configurations.split(",") if c.strip()]
+    try:
+        summaries = compare_configurations(names, year=year, nights=nights, seed=seed, step_s=step)
+    except ValueError as err:
+        _err.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from err
+    for summary in summaries:
+        typer.echo(json.dumps(summary, ensure_ascii=False))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -102,3 +102,16 @@ def test_setup_failure_is_bad_input_and_the_folder_says_why(tmp_path):
     assert "Traceback" not in result.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "setup_failed" and "Nowhere" in manifest["error"]
+
+
+def test_lighting_year_prints_one_json_line_per_configuration() -> None:
+    done = twin("lighting", "year", "--nights", "1", "--step", "60")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert [r["configuration"] for r in rows] == ["sodium_fixed", "led_fixed", "led_adaptive"]
+    energy = [r["energy_kwh_year"] for r in rows]
+    assert energy[0] > energy[1] > energy[2] > 0
+    assert rows[0]["energy_vs_sodium_fixed"] == 1.0
+    bad = twin("lighting", "year", "--configurations", "mercury", "--nights", "1")
+    assert bad.returncode == 2
+    assert "unknown lighting configuration" in bad.stderr
