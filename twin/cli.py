@@ -125,6 +125,10 @@ def run(
         from viz.flood_report import make_flood_report
 
         make_flood_report(result.run_dir)
+    if report and scenario.outputs.report and scenario.plants.lighting is not None:
+        from viz.lighting_report import make_lighting_report
+
+        make_lighting_report(result.run_dir)
     _print_kpis(result.kpis)
     _out.print(f"run folder: {result.run_dir}  ({result.wall_s:.0f} s wall)")
     violations = result.kpis.get("interlock_violations", 0)
@@ -169,6 +173,15 @@ def _print_kpis(kpis: dict[str, Any]) -> None:
         if k in kpis
     }
     _out.print(json.dumps(summary))
+    lighting = kpis.get("lighting")
+    if lighting:
+        _out.print(
+            json.dumps(
+                {k: v for k, v in lighting.items() if k != "energy_kwh_by_cabinet"},
+                ensure_ascii=False,
+            ),
+            soft_wrap=True,
+        )
     flood = kpis.get("flood")
     if flood:
         ledger = flood.get("ledger", {})

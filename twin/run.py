@@ -43,6 +43,7 @@ from twin.flood_coupling import FloodTrafficCoupling
 from twin.flood_setup import build_flood_controllers, build_flood_plant, warning_sites
 from twin.flood_warnings import FloodWarningProbe
 from twin.kernel import Kernel, ScheduledAction
+from twin.lighting_run import LightingParts, add_lighting
 from twin.monitors import ConflictMonitorBank
 from twin.recorder import Recorder
 from twin.rng import RngRegistry
@@ -303,6 +304,7 @@ def run_scenario(
     traffic = scenario.plants.traffic
     plant: TrafficPlant | None = None
     flood_parts: _FloodParts | None = None
+    lighting_parts: LightingParts | None = None
     monitor: ConflictMonitorBank | None = None
     classes: dict[str, str] = {}
     plans: dict[str, SignalPlan] = {}
@@ -405,6 +407,7 @@ def run_scenario(
                 )
             kernel.add_plant(WeatherPlant(series, step_s=weather.step_s, run_start=scenario.start))
         flood_parts = _add_flood(kernel, scenario, run_dir, rng, plant, log, manifest)
+        lighting_parts = add_lighting(kernel, scenario, rng, plant, log, manifest)
         _schedule_events(kernel, scenario)
     except Exception as err:
         manifest["status"] = "setup_failed"
@@ -470,6 +473,11 @@ def run_scenario(
         kpis["oversaturated_junctions"] = sorted(k for k, p in plans.items() if p.oversaturated)
     if flood_parts is not None:
         kpis.update(flood_parts.kpis(run_dir, plant))
+    if lighting_parts is not None:
+        try:
+            kpis["lighting"] = lighting_parts.kpis(run_dir)
+        except OSError as err:  # keep the other outputs
+            kpis["lighting"] = {"error": f"{type(err).__name__}: {err}"}
     kpis["interlock_violations"] = monitor.violations if monitor is not None else 0
     kpis["monitor_blind_scans"] = monitor.blind if monitor is not None else 0
     kpis["controller_errors"] = sum(stats.controller_errors.values())

@@ -163,12 +163,44 @@ class FloodConfig(_Strict):
     step_s: float = Field(60.0, gt=0, le=3600, description="exchange interval with the kernel, s")
 
 
+class LightingFaultConfig(_Strict):
+    """A fault injected into the lighting plant (``sim.lighting.faults``)."""
+
+    kind: Literal["lamp_failure", "driver_failure", "stuck_on", "link_down", "supply_loss"]
+    target: str = Field(min_length=1, description="pole id (HV-E12) or, for supply_loss, cabinet")
+    at: float | str = Field(
+        description="seconds after start, or clock time 'HH:MM' on the start day"
+    )
+    until: float | str | None = Field(None, description="when it ends; null: to the end of the run")
+    level: float = Field(1.0, ge=0, le=1, description="driver_failure: the stuck light level")
+
+
+class LightingConfig(_Strict):
+    """The Hùng Vương street-lighting pilot (``sim.lighting``) and how it is lit."""
+
+    configuration: Literal["sodium_fixed", "led_fixed", "led_adaptive"] = Field(
+        "led_adaptive", description="existing sodium, LED on a schedule, or LED adaptive"
+    )
+    traffic: Literal["observed", "synthetic"] = Field(
+        "observed",
+        description="observed: SUMO's vehicles and pedestrians (needs plants.traffic and "
+        "couplings.traffic_to_lighting); synthetic: the plant's own traffic model",
+    )
+    step_s: float = Field(1.0, gt=0, le=300, description="exchange interval with the kernel, s")
+    link_loss_prob: float = Field(0.001, ge=0, le=1, description="per pole and step")
+    cloud_cover: float = Field(0.3, ge=0, le=1)
+    rain_mm_h: float = Field(0.0, ge=0, le=500)
+    record_period_s: float = Field(60.0, gt=0, le=3600, description="history period, s")
+    faults: list[LightingFaultConfig] = Field(default_factory=list)
+
+
 class PlantsConfig(_Strict):
     """Which plant models are on, with their data."""
 
     traffic: TrafficConfig | None = None
     weather: WeatherConfig | None = None
     flood: FloodConfig | None = None
+    lighting: LightingConfig | None = None
 
 
 class SignalControllerConfig(_Strict):
@@ -237,11 +269,23 @@ class FloodWarningConfig(_Strict):
         return self
 
 
+class LightingControllerSchema(_Strict):
+    """The lighting controller (``controllers.lighting``); its kind follows the configuration."""
+
+    scan_period_s: float = Field(1.0, gt=0, le=300, description="s")
+    overrides: dict[str, Any] = Field(
+        default_factory=dict,
+        description="keys of controllers.lighting.config replacing the twin's defaults "
+        "(e.g. boost: {hold_s: 90})",
+    )
+
+
 class ControllersConfig(_Strict):
     """Which controllers run."""
 
     signals: SignalControllerConfig | None = None
     flood: FloodWarningConfig | None = None
+    lighting: LightingControllerSchema | None = None
 
 
 class FloodTrafficCouplingConfig(_Strict):
@@ -255,6 +299,9 @@ class CouplingsConfig(_Strict):
     """Declared links between domains."""
 
     flood_to_traffic: FloodTrafficCouplingConfig | None = None
+    traffic_to_lighting: bool = Field(
+        False, description="SUMO vehicles and pedestrians trigger the poles' motion sensors"
+    )
 
 
 class _EventBase(_Strict):

@@ -324,8 +324,13 @@ class SegmentManager:
             if self.boost.level_pct is not None:
                 boost = self.boost.level_pct
             else:
-                boost = commissioning_level(
-                    self.commissioning, brighter(cls, self.boost.class_steps)
+                # one class up, but never above the band's design class: CIE 115 has
+                # priced the traffic in already, so in busy hours (class = design) a
+                # detection adds nothing; boosts matter once the class has stepped down
+                design = select_class(self.road, band.design_volume, wet, self.rain.wet_class_steps)
+                boost = min(
+                    commissioning_level(self.commissioning, brighter(cls, self.boost.class_steps)),
+                    commissioning_level(self.commissioning, design.lighting_class),
                 )
             boost = max(level, boost)
         return SegmentDecision(lit, programmed, band.name, selection, level, boost, tuple(notes))

@@ -51,6 +51,9 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
+import numpy as np
+from numpy.typing import NDArray
+
 from controllers.io import Direction, PointSpec, Quality, Sample, ValueType
 from sim.traffic.flooding import FloodedRoads, FloodSeriesRow, RoadFloodState
 from sim.traffic.kpis import vehicle_classes
@@ -448,6 +451,35 @@ class TrafficPlant:
         return self._teleports
 
     # -- flooded roads -------------------------------------------------------
+    def road_users_on(
+        self, edges: Sequence[str]
+    ) -> tuple[list[str], NDArray[np.float64], NDArray[np.float64]]:
+        """Vehicles and pedestrians on ``edges`` now: ids and network x, y (m).
+
+        Network coordinates are SUMO's (the net's ``netOffset`` added to its
+        projection); unknown edge ids raise SUMO's error. For the lighting plant's
+        motion sensors: ask only for the edges near the poles, it costs one call per
+        user.
+        """
+        api = self._api
+        if api is None:
+            raise RuntimeError("TrafficPlant.road_users_on: call start() first")
+        ids: list[str] = []
+        xs: list[float] = []
+        ys: list[float] = []
+        for edge in edges:
+            for vid in api.edge.getLastStepVehicleIDs(edge):
+                x, y = api.vehicle.getPosition(vid)
+                ids.append(vid)
+                xs.append(x)
+                ys.append(y)
+            for pid in api.edge.getLastStepPersonIDs(edge):
+                x, y = api.person.getPosition(pid)
+                ids.append(pid)
+                xs.append(x)
+                ys.append(y)
+        return ids, np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+
     def set_edge_flood(
         self, edge_id: str, state: RoadFloodState, speed_limit_m_s: float | None = None
     ) -> None:

@@ -351,3 +351,28 @@ def test_switching_times_over_two_days_follow_the_astro_clock() -> None:
         event = sun.sunset_h - 10 / 60 if on else sun.sunrise_h + 10 / 60  # type: ignore[operator]
         local_h = when.hour + when.minute / 60 + when.second / 3600
         assert abs(local_h - event) * 3600 <= 30.0
+
+
+def test_motion_boost_never_exceeds_the_bands_design_class() -> None:
+    """Busy evening (class = design class): a detection changes nothing; quiet evening
+    (class stepped down): a detection lifts the pole one class, not beyond the design."""
+    ctrl = make()
+    busy = good(0.0, volume=1500.0)  # very high: the design class of the evening band
+    out = ctrl.scan(0.0, busy)
+    steady = out["light/HV-E01/dim_pct"]
+    design = ctrl.decisions["HV-C1"].level_pct
+    assert steady == design
+    busy["light/HV-E01/motion"] = Sample(True, Quality.GOOD, 1.0)
+    out = ctrl.scan(1.0, busy)
+    assert out["light/HV-E01/dim_pct"] == design
+    quiet = make()
+    t = 0.0
+    while t <= 700.0:  # past the 600 s step-down hold at a low volume
+        out = quiet.scan(t, good(t, volume=200.0))
+        t += 1.0
+    low = quiet.decisions["HV-C1"].level_pct
+    assert low < design
+    ins = good(t, volume=200.0)
+    ins["light/HV-E01/motion"] = Sample(True, Quality.GOOD, t)
+    out = quiet.scan(t, ins)
+    assert low < out["light/HV-E01/dim_pct"] <= design
