@@ -33,7 +33,12 @@ from sim.weather import solar_elevation_deg
 from twin.lighting_coupling import TrafficLightingCoupling
 from twin.lighting_design import PilotPhotometry, required_class
 from twin.lighting_setup import Configuration, build_lighting_controller, configuration
-from twin.lighting_year import GRID_CO2_T_PER_MWH, NIGHT_BELOW_DEG, TARIFF_VND_PER_KWH
+from twin.lighting_year import (
+    GRID_CO2_T_PER_MWH,
+    LIT_H_PER_YEAR,
+    NIGHT_BELOW_DEG,
+    TARIFF_VND_PER_KWH,
+)
 
 if TYPE_CHECKING:
     from sim.traffic.plant import TrafficPlant
@@ -262,7 +267,11 @@ def add_lighting(
         end = None if f.until is None else _fault_time(scenario, f.until)
         plant.inject(Fault(f.kind, f.target, _fault_time(scenario, f.at), end, f.level))
     schema = scenario.controllers.lighting
-    commissioning = photometry.commissioning(config.model) if config.mode == "adaptive" else None
+    commissioning = (
+        photometry.commissioning(config.model, float(config.model.maintenance(LIT_H_PER_YEAR)))
+        if config.mode == "adaptive"
+        else None
+    )
     controller = build_lighting_controller(
         layout,
         config,

@@ -9,10 +9,11 @@ SUMO is not run for 365 days. Instead:
   model, AADT documented there) turned into Poisson vehicle and pedestrian arrivals
   that pass the poles in turn, so motion sensors and segment counters see them.
 - **Sampled nights**: ``nights`` evenings spread evenly over the year (default 26, one
-  per fortnight; the weekday rotates with the spacing so weekdays and weekends are both
-  drawn), each simulated from 16:00 to 08:00 local time, which covers sunset and
-  sunrise in every season at 16.8° N. Each night stands for ``365 / nights`` nights:
-  energy, lamp-hours, CO2 and cost are scaled by that weight.
+  per fortnight, each shifted by ``k mod 7`` days so every weekday, weekends included,
+  is drawn), each simulated from 16:00 to 08:00 local time, which covers sunset and
+  sunrise in every season at 16.8° N. Each night stands for ``days / nights`` days:
+  energy, lamp-hours, CO2 and cost are scaled by that weight. The 8 daytime hours not
+  simulated add the nodes' standby and the cabinets' gateways (lamps are off by day).
 - **Step**: plant and controller exchange every ``step_s`` (default 10 s; motion boosts
   hold 60 s, so a detection is seen within a sixth of its hold).
 
@@ -69,6 +70,8 @@ GRID_CO2_T_PER_MWH = 0.6592
 TARIFF_VND_PER_KWH = 2226.0
 #: sun elevation (deg) below which it is night for compliance (sunset/sunrise)
 NIGHT_BELOW_DEG = -0.833
+#: lit hours per year at Đông Hà (DOMAIN.md)
+LIT_H_PER_YEAR = 4330.0
 _UNSET = object()
 
 
@@ -84,6 +87,7 @@ class NightResult:
         met: how many of them met their class.
         classes: count of required classes over the samples.
         alerts: alerts the controller raised.
+        day_kwh: standby energy of the 8 daytime hours not simulated (kWh).
     """
 
     start: datetime
@@ -93,6 +97,7 @@ class NightResult:
     met: int
     classes: dict[str, int] = field(default_factory=dict)
     alerts: int = 0
+    day_kwh: float = 0.0
 
 
 @dataclass
@@ -107,8 +112,8 @@ class YearResult:
 
     def summary(self) -> dict[str, Any]:
         """Yearly figures as plain data."""
-        weight = 365.0 / len(self.nights)
-        energy = weight * sum(n.energy_kwh for n in self.nights)
+        weight = _days_in(self.year) / len(self.nights)
+        energy = weight * sum(n.energy_kwh + n.day_kwh for n in self.nights)
         samples = sum(n.samples for n in self.nights)
         met = sum(n.met for n in self.nights)
         classes: dict[str, int] = {}
@@ -131,12 +136,22 @@ class YearResult:
         }
 
 
-def _night_starts(year: int, nights: int) -> list[datetime]:
+def _days_in(year: int) -> int:
+    return 366 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 365
+
+
+def night_starts(year: int, nights: int) -> list[datetime]:
+    """16:00 local on ``nights`` days spread over ``year``, every weekday drawn in turn.
+
+    Night ``k`` falls on day ``floor(k × days / nights) + (k mod 7)`` (capped at the last
+    day), so a fortnightly spacing does not land on the same weekday every time.
+    """
     if not 1 <= nights <= 366:
         raise ValueError(f"nights must be within 1..366, got {nights}")
     first = datetime(year, 1, 1, 16, 0, tzinfo=LOCAL_TZ)
-    days = 366 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 365
-    return [first + timedelta(days=int(k * days / nights)) for k in range(nights)]
+    days = _days_in(year)
+    offsets = [min(days - 1, (k * days) // nights + k % 7) for k in range(nights)]
+    return [first + timedelta(days=d) for d in sorted(set(offsets))]
 
 
 def simulate_night(
@@ -182,6 +197,9 @@ def simulate_night(
     applied: dict[str, object] = {}
     for k in range(n_steps):
         t = k * step_s
+        # the light after this step follows the command of this scan: judge the road
+        # as night when the scan saw the sun down
+        dark = solar_elevation_deg(start + timedelta(seconds=t), lat, lon) < NIGHT_BELOW_DEG
         outputs = controller.scan(t, inputs)
         # actuators hold their last value (as the kernel's process image does): send changes
         changed = {n: v for n, v in outputs.items() if applied.get(n, _UNSET) != v}
@@ -191,8 +209,7 @@ def simulate_night(
         inputs.update(plant.sensors())
         if (k + 1) % every:
             continue
-        when = start + timedelta(seconds=t + step_s)
-        if solar_elevation_deg(when, lat, lon) >= NIGHT_BELOW_DEG:
+        if not dark:
             continue
         need = required_class(traffic.rate_veh_h(t + step_s))
         judged = photometry.compliance(
@@ -203,6 +220,9 @@ def simulate_night(
         classes[need] = classes.get(need, 0) + len(judged)
     kpis = plant.kpis()
     plant.close()
+    idle_w = len(layout.poles) * config.model.standby_w + len(layout.cabinets) * (
+        plant.config.cabinet_overhead_w
+    )
     return NightResult(
         start=start,
         energy_kwh=float(kpis["energy_kwh_total"]),
@@ -210,7 +230,8 @@ def simulate_night(
         samples=samples,
         met=met,
         classes=classes,
-        alerts=len(controller.alerts()),
+        alerts=sum(1 for a in controller.alerts() if a.kind == "raised"),
+        day_kwh=idle_w * (24 * 3600.0 - duration_s) / 3.6e6,
     )
 
 
@@ -228,12 +249,19 @@ def simulate_year(
     config = configuration(name)
     layout = layout or hung_vuong_layout()
     photometry = photometry or PilotPhotometry(layout)
-    commissioning = photometry.commissioning(config.model) if config.mode == "adaptive" else None
+    # levels must hold until the next yearly re-commissioning: commission at the lumen
+    # maintenance after a year of burning (~4,330 lit hours at Đông Hà)
+    commissioning = (
+        photometry.commissioning(config.model, float(config.model.maintenance(LIT_H_PER_YEAR)))
+        if config.mode == "adaptive"
+        else None
+    )
     rng = np.random.default_rng(seed)
     seeds = rng.integers(0, 2**31 - 1, size=nights)
     tick = time.perf_counter()
     results: list[NightResult] = []
-    for k, start in enumerate(_night_starts(year, nights)):
+    starts = night_starts(year, nights)
+    for k, start in enumerate(starts):
         results.append(
             simulate_night(
                 config,
@@ -243,11 +271,11 @@ def simulate_year(
                 commissioning=commissioning,
                 seed=int(seeds[k]),
                 step_s=step_s,
-                initial_hours_h=4330.0 * (start.timetuple().tm_yday - 1) / 365.0,
+                initial_hours_h=LIT_H_PER_YEAR * (start.timetuple().tm_yday - 1) / _days_in(year),
             )
         )
     wall = time.perf_counter() - tick
-    return YearResult(name, year, results, wall, simulated_s=nights * 16 * 3600.0)
+    return YearResult(name, year, results, wall, simulated_s=len(starts) * 16 * 3600.0)
 
 
 def compare_configurations(

@@ -48,6 +48,9 @@ __all__ = [
     "PoleFaultMonitor",
 ]
 
+#: share of its expected power under which a lamp commanded on counts as dark
+DARK_FRACTION = 0.3
+
 #: alert codes, highest priority first
 FAULT_CODES = ("supplyLoss", "commFailure", "lampFailure", "dimmingFailure", "lampUnexpectedOn")
 _LAMP_CODES = FAULT_CODES[2:]
@@ -235,8 +238,12 @@ class PoleFaultMonitor:
         out["commFailure"] = comm_bad
         if comm_bad or supply_ok is not True or power_w is None:
             return out
-        lit = power_w > drv.standby_w + cfg.abs_tol_w
         on = commanded_pct > 0.0
+        # off: any draw above standby is a lamp burning; on: a lamp is dark when it draws
+        # under DARK_FRACTION of what its level needs (a failed HPS burner still feeds
+        # its ballast ~15 W of 280 W, a failed LED string leaves the driver's ~1.5 W)
+        floor = drv.standby_w + cfg.abs_tol_w
+        lit = power_w > (max(floor, DARK_FRACTION * drv.expected_w(commanded_pct)) if on else floor)
         if now - state_since_s >= cfg.settle_s:
             out["lampFailure"] = on and not lit
             out["lampUnexpectedOn"] = (not on) and lit

@@ -219,3 +219,20 @@ def test_bad_fault_config_names_the_key() -> None:
         FaultConfig(persist_scans=0)
     with pytest.raises(ValueError, match=r"driver\.standby_w"):
         DriverModel(rated_w=10.0, a=0.0, b=1.0, standby_w=5.0, min_dim_pct=10.0)
+
+
+def test_failed_sodium_burner_is_a_lamp_failure_not_a_dimming_one() -> None:
+    """An HPS lantern whose burner died still feeds its ballast (~15 W of 280 W)."""
+    from controllers.lighting import DriverModel, FaultConfig, PoleFaultMonitor
+
+    hps = DriverModel(rated_w=280.0, a=1.0, b=0.0, standby_w=0.0, min_dim_pct=100.0)
+    monitor = PoleFaultMonitor("HV-E01", hps, FaultConfig())
+    codes: list[str] = []
+    for k in range(10):
+        for event in monitor.observe(float(k), 100.0, -100.0, -100.0, 15.0, True, True):
+            if event.kind == "raised":
+                codes.append(event.code)
+    assert codes == ["lampFailure"]
+    healthy = PoleFaultMonitor("HV-E02", hps, FaultConfig())
+    for k in range(10):
+        assert not healthy.observe(float(k), 100.0, -100.0, -100.0, 281.0, True, True)

@@ -34,7 +34,7 @@ def evening(tmp_path_factory):  # type: ignore[no-untyped-def]
                 "step_s": 5.0,
                 "record_period_s": 60,
                 "faults": [
-                    {"kind": "lamp_failure", "target": "HV-E20", "at": "19:00"},
+                    {"kind": "lamp_failure", "target": "HV-E17", "at": "19:00"},
                     {"kind": "supply_loss", "target": "HV-C5", "at": "19:30", "until": "19:50"},
                 ],
             },
@@ -55,7 +55,7 @@ def test_faults_are_found_from_the_metered_power(evening) -> None:  # type: igno
     assert {r["kind"] for r in rows} == {"lamp_failure", "supply_loss"}
     alerts = list(csv.DictReader((evening.run_dir / "lighting" / "alerts.csv").open()))
     codes = {(a["pole"], a["code"]) for a in alerts if a["kind"] == "raised"}
-    assert ("HV-E20", "lampFailure") in codes
+    assert ("HV-E17", "lampFailure") in codes
     assert any(code == "supplyLoss" for _, code in codes)
 
 

@@ -117,3 +117,26 @@ def test_an_evening_of_each_configuration(layout, photometry) -> None:  # type: 
     for name, result in results.items():
         assert result.samples > 0, name
         assert result.met / result.samples > 0.95, (name, result.met, result.samples)
+
+
+def test_sampled_nights_cover_every_weekday_and_scale_to_the_year() -> None:
+    from twin.lighting_year import NightResult, YearResult, night_starts
+
+    starts = night_starts(2026, 26)
+    assert len(starts) == 26
+    assert {s.weekday() for s in starts} == set(range(7))
+    assert all(s.year == 2026 and s.hour == 16 for s in starts)
+    assert starts == sorted(starts)
+    leap = night_starts(2028, 366)
+    assert len(set(leap)) == len(leap)  # capped at the last day, no repeats
+    assert leap[-1].date().isoformat() == "2028-12-31"
+    nights = [
+        NightResult(s, energy_kwh=10.0, lamp_hours=100.0, samples=4, met=3, day_kwh=1.0)
+        for s in starts[:2]
+    ]
+    summary = YearResult("led_fixed", 2026, nights, wall_s=1.0, simulated_s=2 * 57600.0).summary()
+    assert summary["energy_kwh_year"] == pytest.approx(365 / 2 * 2 * 11.0)
+    assert summary["lamp_hours_year"] == pytest.approx(365 / 2 * 200.0)
+    assert summary["compliance_share"] == pytest.approx(0.75)
+    with pytest.raises(ValueError, match="nights"):
+        night_starts(2026, 0)
