@@ -33,9 +33,21 @@ if TYPE_CHECKING:
     from twin.eventlog import EventLog
     from twin.kernel import Kernel
 
-#: a road sample whose cell holds this much water (m) when the coupling is built is
-#: under the river at its starting stage: a bridge abutment or a riverside cell
+#: a road sample on a bank cell holding this much water (m) when the coupling is built
+#: is under the river at its starting stage: a bridge abutment or a riverside cell
 _START_WET_M = 0.05
+
+
+def _next_to(mask: np.ndarray) -> np.ndarray:
+    """Cells of ``mask`` and their 8 neighbours."""
+    out = mask.copy()
+    ny, nx = mask.shape
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            src = mask[max(0, -dr) : ny - max(0, dr), max(0, -dc) : nx - max(0, dc)]
+            out[max(0, dr) : ny - max(0, -dr), max(0, dc) : nx - max(0, -dc)] |= src
+    return out
+
 
 __all__ = ["EdgeFloodRecord", "FloodTrafficCoupling"]
 
@@ -105,6 +117,7 @@ class FloodTrafficCoupling:
         self.outside: list[str] = []  # edges with no sample on the flood grid
         self.bridges: list[str] = []  # edges entirely over the river (channel or start water)
         channel_below_m = float(getattr(flood.config, "channel_below_m", 0.0))
+        bank = _next_to(flood.solver.z < channel_below_m)
         for edge_id in sorted(edges):
             sample = edges[edge_id]
             with warnings.catch_warnings():  # roads beyond the DEM are expected: counted below
@@ -115,13 +128,13 @@ class FloodTrafficCoupling:
                 self.outside.append(edge_id)
                 continue
             # a bridge deck is above the river: water in the channel under a road does
-            # not flood it, so samples over channel cells are skipped; roads are open at
-            # the starting stage, so a sample whose cell starts wet is a bridge abutment
-            # or a riverside cell of a coarse grid, not road, and is skipped too
+            # not flood it, so samples over channel cells are skipped; so are samples on
+            # a bank cell (next to the channel) already under the river at the start: a
+            # bridge abutment or a riverside cell a coarse grid shares with a road's end
             over_land = np.zeros_like(inside)
             ri, ci = r[inside], c[inside]
-            over_land[inside] = (flood.solver.z[ri, ci] >= channel_below_m) & (
-                flood.solver.h[ri, ci] < _START_WET_M
+            over_land[inside] = (flood.solver.z[ri, ci] >= channel_below_m) & ~(
+                bank[ri, ci] & (flood.solver.h[ri, ci] >= _START_WET_M)
             )
             if not over_land.any():
                 self.bridges.append(edge_id)

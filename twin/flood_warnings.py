@@ -1,8 +1,9 @@
 """How much warning did people get? The warning probe of a flood run.
 
 A coupling-like observer (it changes nothing): every ``period_s`` it reads
-the TRUE water at each warning point from the flood plant (the Đông Hà
-station stage for river gauges, the depth at the cell for street points)
+the TRUE water at each warning point from the flood plant (the river's
+water level at each gauge's own river cell, the depth at the cell for street
+points)
 and the warning level each point's controller published in the process
 image. From these it keeps, per point and alert level k = I, II, III:
 
@@ -97,10 +98,10 @@ class FloodWarningProbe:
             self._cells[site.id] = (r, c)
 
     def _true_value(self, point: str) -> float:
-        r, c = self._cells[point]
-        if self.records[point].kind == "river":
-            return float(self.flood.gauge_stage_m())
-        return float(self.flood.depth_at(np.array([r]), np.array([c]))[0])
+        # what the point's own sensor would read without error: the river's water level
+        # at that gauge (upstream gauges stand higher than Đông Hà station), the depth at
+        # a street point
+        return self.flood.true_level_m(point)
 
     def step(self, now: float, kernel: Kernel) -> None:
         """Record crossings and warnings at ``now``."""

@@ -624,6 +624,22 @@ class FloodPlant:
         out = self.solver.depth[np.where(outside, 0, r), np.where(outside, 0, c)]
         return np.where(outside, np.nan, out)
 
+    def true_level_m(self, site_id: str) -> float:
+        """What the device at ``site_id`` measures, without sensor error.
+
+        River gauges: the water-surface elevation (m above datum) at the gauged river's
+        cell nearest the site; street points: the water depth (m) at the site's cell.
+
+        Raises:
+            KeyError: no warning point with that id.
+        """
+        for st in self._stations:
+            if st.device.site.id == site_id:
+                source = self.solver.eta if st.river else self.solver.depth
+                return float(source[st.row, st.col])
+        known = ", ".join(st.device.site.id for st in self._stations)
+        raise KeyError(f"no warning point {site_id!r}; the plant has {known}")
+
     def gauge_stage_m(self) -> float:
         """The true water-surface elevation (m above datum) at the Đông Hà gauge cell."""
         return float(self.solver.eta[self.layout.gauge])

@@ -178,6 +178,13 @@ def test_river_gauge_follows_the_stage_hydrograph(tmp_path: Path) -> None:
     assert checked >= 30  # a reading every 5 min over 3 h
     assert plant.latest()["flood/P01/level_m"].value > 2.9  # it rose with the river
     assert plant.gauge_stage_m() == pytest.approx(plant.stage.at(4 * 3600.0), abs=0.3)
+    # each gauge's truth is the river at its own cell: the upstream gauge (P02) stands
+    # above Đông Hà station (P01), the downstream one (P03) below, on a sloping river
+    p01, p02, p03 = (plant.true_level_m(p) for p in ("P01", "P02", "P03"))
+    assert p02 > p01 > p03
+    assert plant.latest()["flood/P01/level_m"].value == pytest.approx(p01, abs=0.1)
+    with pytest.raises(KeyError, match="P99"):
+        plant.true_level_m("P99")
 
 
 def test_street_points_dry_then_wet_after_heavy_rain(tmp_path: Path) -> None:

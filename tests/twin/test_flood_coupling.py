@@ -52,12 +52,14 @@ def _edge(edge_id: str, xs: list[float], y: float) -> EdgeSamples:
 
 def test_roads_ignore_the_channel_and_water_present_at_the_start() -> None:
     """Row 0: a channel (z < 0); row 1: a riverside strip at 1 m, wet at the start; rows
-    2-3 dry land at 3 m. A road over the channel is a bridge; a road whose first sample
-    sits in the starting water is watched only where it is dry; a road partly off the
-    grid is watched on the grid."""
+    2-3 land at 3 m with a flooded pond. A road over the channel is a bridge; a road whose
+    first sample sits in the river's starting water is watched only where it is dry; a
+    road in water away from the river is watched (the run may start mid-flood); a road
+    partly off the grid is watched on the grid."""
     z = np.full((4, 6), 3.0)
     z[0, :] = -2.0
     z[1, :] = 1.0
+    z[3, 5] = 1.0  # a pond away from the river, already flooded: its road is watched
     h0 = np.where(z < 2.0, 2.0 - z, 0.0)  # the river at rest at a 2 m stage
     plant = _plant(z, h0)
     edges = {
@@ -66,6 +68,7 @@ def test_roads_ignore_the_channel_and_water_present_at_the_start() -> None:
         "to_the_river": _edge("to_the_river", [5.0, 15.0], 15.0),
         "inland": _edge("inland", [5.0, 15.0, 25.0], 25.0),
         "beyond": _edge("beyond", [500.0, 600.0], 25.0),
+        "pond": _edge("pond", [55.0], 35.0),
     }
     edges["to_the_river"] = EdgeSamples(
         edge_id="to_the_river",
@@ -79,7 +82,7 @@ def test_roads_ignore_the_channel_and_water_present_at_the_start() -> None:
     coupling = FloodTrafficCoupling(plant, SimpleNamespace(), edges, period_s=60.0)
     assert sorted(coupling.bridges) == ["bank_road", "bridge"]
     assert coupling.outside == ["beyond"]
-    assert sorted(coupling.records) == ["inland", "to_the_river"]
+    assert sorted(coupling.records) == ["inland", "pond", "to_the_river"]
     # the riverside sample of "to_the_river" is not watched: only its dry end is
     watched = dict(zip(coupling._ids, np.split(coupling._rows, coupling._starts[1:]), strict=True))
     assert watched["to_the_river"].tolist() == [3]
