@@ -30,7 +30,7 @@ from sim.lighting.faults import Fault
 from sim.lighting.layout import hung_vuong_layout
 from sim.lighting.plant import LightingPlant, LightingPlantConfig
 from sim.weather import solar_elevation_deg
-from twin.lighting_coupling import TrafficLightingCoupling
+from twin.lighting_coupling import FloodLightingCoupling, TrafficLightingCoupling
 from twin.lighting_design import PilotPhotometry, required_class
 from twin.lighting_setup import Configuration, build_lighting_controller, configuration
 from twin.lighting_year import (
@@ -41,6 +41,7 @@ from twin.lighting_year import (
 )
 
 if TYPE_CHECKING:
+    from sim.hydro.plant import FloodPlant
     from sim.traffic.plant import TrafficPlant
     from twin.eventlog import EventLog
     from twin.kernel import Kernel
@@ -228,16 +229,25 @@ def add_lighting(
     traffic: TrafficPlant | None,
     log: EventLog,
     manifest: dict[str, Any],
+    *,
+    flood: FloodPlant | None = None,
 ) -> LightingParts | None:
-    """Add the lighting plant, controller, probe and coupling if the scenario asks."""
+    """Add the lighting plant, controller, probe and couplings if the scenario asks."""
     cfg = scenario.plants.lighting
     couple = scenario.couplings.traffic_to_lighting
     if cfg is None:
-        if scenario.controllers.lighting is not None or couple:
+        if (
+            scenario.controllers.lighting is not None
+            or couple
+            or scenario.couplings.flood_to_lighting
+        ):
             raise ValueError(
-                "controllers.lighting and couplings.traffic_to_lighting need plants.lighting"
+                "controllers.lighting and couplings.traffic_to_lighting / flood_to_lighting "
+                "need plants.lighting"
             )
         return None
+    if scenario.couplings.flood_to_lighting and flood is None:
+        raise ValueError("couplings.flood_to_lighting needs plants.flood as well")
     if cfg.traffic == "observed" and not (couple and traffic is not None):
         raise ValueError(
             "plants.lighting.traffic is 'observed': add plants.traffic and set "
@@ -290,6 +300,10 @@ def add_lighting(
             traffic, plant, scenario.plants.traffic.network, period_s=traffic.step_s
         )
         kernel.add_coupling(coupling)
+    flooding = None
+    if scenario.couplings.flood_to_lighting and flood is not None:
+        flooding = FloodLightingCoupling(flood, plant, period_s=flood.step_s)
+        kernel.add_coupling(flooding)
     log.emit(
         0.0,
         "lighting",
@@ -298,5 +312,6 @@ def add_lighting(
         cabinets=len(layout.cabinets),
         commissioning=commissioning,
         watched_edges=len(coupling.edges) if coupling else 0,
+        cabinets_off_flood_grid=flooding.outside if flooding else None,
     )
     return LightingParts(plant, controller, config, probe, coupling)

@@ -407,7 +407,15 @@ def run_scenario(
                 )
             kernel.add_plant(WeatherPlant(series, step_s=weather.step_s, run_start=scenario.start))
         flood_parts = _add_flood(kernel, scenario, run_dir, rng, plant, log, manifest)
-        lighting_parts = add_lighting(kernel, scenario, rng, plant, log, manifest)
+        lighting_parts = add_lighting(
+            kernel,
+            scenario,
+            rng,
+            plant,
+            log,
+            manifest,
+            flood=flood_parts.plant if flood_parts is not None else None,
+        )
         _schedule_events(kernel, scenario)
     except Exception as err:
         manifest["status"] = "setup_failed"

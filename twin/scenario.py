@@ -302,6 +302,9 @@ class CouplingsConfig(_Strict):
     traffic_to_lighting: bool = Field(
         False, description="SUMO vehicles and pedestrians trigger the poles' motion sensors"
     )
+    flood_to_lighting: bool = Field(
+        False, description="flood water above a cabinet's plinth trips its supply"
+    )
 
 
 class _EventBase(_Strict):
