@@ -33,7 +33,7 @@ lamps' actual light.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -237,8 +237,9 @@ def required_class(
     return selection.lighting_class.name
 
 
-#: both directions of Hùng Vương: 2 × 2 lanes at ~600 PCU... expressed in vehicles of
-#: Đông Hà's mix (mostly motorbikes), ~1,200 veh/h per lane (est.)
+#: capacity of Hùng Vương, both directions (veh/h): 4 lanes × ~1,200 vehicles of Đông
+#: Hà's mix (mostly motorbikes) per lane and hour (est.); CIE 115 volume bands are
+#: fractions of it
 DEFAULT_CAPACITY_VEH_H = 4800.0
 #: CIE 115 fixed parameters of Hùng Vương: urban ≤ 50 km/h, mixed traffic with many
 #: motorbikes, a central median (separated), many junctions, no parking on the
@@ -252,8 +253,3 @@ HUNG_VUONG_ROAD = RoadParameters(
     ambient="moderate",
     navigation="good",
 )
-
-
-def class_levels(table: Mapping[str, Mapping[str, float]]) -> Sequence[str]:
-    """Cabinets whose table misses a class, for warnings (sorted)."""
-    return sorted(c for c, levels in table.items() if set(levels) != set(M_CLASSES))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -81,7 +82,7 @@ class ComplianceProbe:
         layout = self.plant.layout
         lat = float(np.mean(layout.pole_array("lat")))
         lon = float(np.mean(layout.pole_array("lon")))
-        when = self.plant.config.start + _seconds(now)
+        when = self.plant.config.start + timedelta(seconds=now)
         if solar_elevation_deg(when, lat, lon) >= NIGHT_BELOW_DEG:
             self.rows += [
                 _ComplianceRow(now, c, "", True, 0.0, 0.0, 0.0) for c in layout.cabinet_ids
@@ -105,12 +106,6 @@ class ComplianceProbe:
         """Share of night rows whose segment met its class (None with no night rows)."""
         night = [r for r in self.rows if r.required]
         return sum(r.met for r in night) / len(night) if night else None
-
-
-def _seconds(s: float) -> Any:
-    from datetime import timedelta
-
-    return timedelta(seconds=s)
 
 
 @dataclass
