@@ -38,6 +38,9 @@ __all__ = [
     "Sample",
     "ValueType",
     "bad_sample",
+    "check_scan_time",
+    "good_flag",
+    "good_number",
     "validate_point_name",
 ]
 
@@ -204,6 +207,44 @@ class Sample(NamedTuple):
 def bad_sample(now: float = -math.inf) -> Sample:
     """A BAD sample with no value: what a controller sees for a missing input."""
     return Sample(None, Quality.BAD, now)
+
+
+def good_number(sample: Sample | None, low: float, high: float) -> float | None:
+    """The value of a GOOD sample if it is a finite number in [low, high], else None."""
+    if not isinstance(sample, Sample) or sample.quality is not Quality.GOOD:
+        return None
+    value = sample.value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) and low <= number <= high else None
+
+
+def good_flag(sample: Sample | None) -> bool | None:
+    """The value of a GOOD sample if it is a boolean (or 0/1), else None."""
+    if not isinstance(sample, Sample) or sample.quality is not Quality.GOOD:
+        return None
+    value = sample.value
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    return None
+
+
+def check_scan_time(name: str, now: Any, last_now: float | None) -> float:
+    """``now`` (s) as a float if it is finite and not before ``last_now``, else ValueError.
+
+    ``name`` is the controller's, for the message. Controllers call it first in ``scan``.
+    """
+    if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
+        raise ValueError(f"{name}: now must be a finite time in s, got {now!r}")
+    if last_now is not None and now < last_now:
+        raise ValueError(
+            f"{name}: time went backwards from {last_now} s to {now} s; pass a "
+            "non-decreasing run-clock time"
+        )
+    return float(now)
 
 
 @runtime_checkable

@@ -75,7 +75,7 @@ from controllers.flood.levels import LevelTracker, WarningLevel, level_of
 from controllers.flood.rate import RateOfRiseMonitor
 from controllers.flood.samples import good_flag, good_number
 from controllers.flood.voting import upper_median
-from controllers.io import Direction, PointSpec, Sample, ValueType
+from controllers.io import Direction, PointSpec, Sample, ValueType, check_scan_time
 
 __all__ = ["FloodPointController"]
 
@@ -230,14 +230,7 @@ class FloodPointController:
 
     # ------------------------------------------------------------------ scan
     def _check_time(self, now: float) -> float:
-        if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
-            raise ValueError(f"{self.name}: now must be a finite time in s, got {now!r}")
-        if self._last_now is not None and now < self._last_now:
-            raise ValueError(
-                f"{self.name}: time went backwards from {self._last_now} s to {now} s; pass a "
-                "non-decreasing run-clock time"
-            )
-        self._last_now = float(now)
+        self._last_now = check_scan_time(self.name, now, self._last_now)
         return self._last_now
 
     def _vote(self, now: float, inputs: Mapping[str, Sample]) -> WarningLevel | None:

@@ -62,7 +62,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from controllers.io import Direction, PointSpec, Quality, Sample, ValueType
+from controllers.io import (
+    Direction,
+    PointSpec,
+    Sample,
+    ValueType,
+    check_scan_time,
+    good_number,
+)
 from controllers.irrigation.checkbook import Checkbook
 from controllers.irrigation.config import IrrigationConfig, PlotConfig
 from controllers.irrigation.schedule import Candidate, pick_starts
@@ -96,17 +103,6 @@ class Alarm:
     target: str
     code: str
     detail: str = ""
-
-
-def _number(sample: Sample | None, low: float, high: float) -> float | None:
-    """A GOOD finite number in [low, high], else None."""
-    if not isinstance(sample, Sample) or sample.quality is not Quality.GOOD:
-        return None
-    value = sample.value
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) and low <= number <= high else None
 
 
 def _fresh_plot_state() -> dict[str, Any]:
@@ -307,11 +303,7 @@ class IrrigationController:
 
     def scan(self, now: float, inputs: Mapping[str, Sample]) -> dict[str, Any]:
         """One scan at ``now`` (s): valve commands per plot and the pump command."""
-        if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
-            raise ValueError(f"{self.name}: now must be a finite time in s, got {now!r}")
-        now = float(now)
-        if self._last_now is not None and now < self._last_now:
-            raise ValueError(f"{self.name}: time went backwards from {self._last_now} s to {now} s")
+        now = check_scan_time(self.name, now, self._last_now)
         dt = 0.0 if self._last_now is None else now - self._last_now
         self._last_now = now
         cfg, site, get = self.config, self.config.site, inputs.get
@@ -319,11 +311,11 @@ class IrrigationController:
         hour = sec / 3600.0
         in_window = any(a <= hour < b for a, b in cfg.windows)
 
-        pressure = _number(get(f"agri/{site}/pump_pressure_kpa"), 0.0, 1000.0)
-        et0 = _number(get(f"agri/{site}/et0_mm_d"), 0.0, 15.0)
-        rain = _number(get(f"agri/{site}/rain_mm"), 0.0, 500.0) or 0.0
-        fc_mm = _number(get(f"agri/{site}/forecast_rain_mm"), 0.0, 500.0)
-        fc_p = _number(get(f"agri/{site}/forecast_prob"), 0.0, 1.0)
+        pressure = good_number(get(f"agri/{site}/pump_pressure_kpa"), 0.0, 1000.0)
+        et0 = good_number(get(f"agri/{site}/et0_mm_d"), 0.0, 15.0)
+        rain = good_number(get(f"agri/{site}/rain_mm"), 0.0, 500.0) or 0.0
+        fc_mm = good_number(get(f"agri/{site}/forecast_rain_mm"), 0.0, 500.0)
+        fc_p = good_number(get(f"agri/{site}/forecast_prob"), 0.0, 1.0)
         rain_skip = fc_mm is not None and fc_p is not None and fc_mm * fc_p >= cfg.skip_threshold_mm
 
         # pump pressure
@@ -339,7 +331,7 @@ class IrrigationController:
 
         for pid, plot in self._plots.items():
             st = self._state[pid]
-            flow = _number(get(f"agri/{pid}/flow_lpm"), 0.0, 500.0)
+            flow = good_number(get(f"agri/{pid}/flow_lpm"), 0.0, 500.0)
             settled = st["changed_s"] is None or now - st["changed_s"] >= cfg.flow_grace_s
             added_l = 0.0
             if st["open"] and st["run"] is not None:
@@ -368,7 +360,7 @@ class IrrigationController:
             elif flow is not None:
                 st["leak_count"], st["leak_active"] = 0, False
             # depletion
-            theta = _number(get(f"agri/{pid}/soil_vwc"), 0.0, 0.6)
+            theta = good_number(get(f"agri/{pid}/soil_vwc"), 0.0, 0.6)
             sample = get(f"agri/{pid}/soil_vwc")
             if (
                 theta is not None

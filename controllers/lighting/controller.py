@@ -41,11 +41,18 @@ it reaches each target pole at its next scan with the link up.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from controllers.io import Direction, PointSpec, Quality, Sample, ValueType
+from controllers.io import (
+    Direction,
+    PointSpec,
+    Sample,
+    ValueType,
+    check_scan_time,
+    good_flag,
+    good_number,
+)
 from controllers.lighting.astro import AstroClock
 from controllers.lighting.central import SegmentDecision, SegmentManager
 from controllers.lighting.clock import LocalClock
@@ -74,29 +81,6 @@ _CABINET_INPUTS = (
     ("power_w", "W", ValueType.FLOAT, 0.0, 100000.0, 60.0, 300.0, "cabinet meter power"),
     ("energy_kwh", "kWh", ValueType.FLOAT, 0.0, 1e9, 300.0, 900.0, "cabinet meter energy"),
 )
-
-
-def _number(sample: Sample | None, low: float, high: float) -> float | None:
-    """A GOOD finite number in [low, high], else None."""
-    if not isinstance(sample, Sample) or sample.quality is not Quality.GOOD:
-        return None
-    value = sample.value
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) and low <= number <= high else None
-
-
-def _flag(sample: Sample | None) -> bool | None:
-    """A GOOD boolean (or 0/1), else None."""
-    if not isinstance(sample, Sample) or sample.quality is not Quality.GOOD:
-        return None
-    value = sample.value
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool) and value in (0, 1):
-        return bool(value)
-    return None
 
 
 class LightingController:
@@ -276,14 +260,7 @@ class LightingController:
 
     # ------------------------------------------------------------------ scan
     def _check_time(self, now: float) -> float:
-        if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
-            raise ValueError(f"{self.name}: now must be a finite time in s, got {now!r}")
-        if self._last_now is not None and now < self._last_now:
-            raise ValueError(
-                f"{self.name}: time went backwards from {self._last_now} s to {now} s; pass a "
-                "non-decreasing run-clock time"
-            )
-        self._last_now = float(now)
+        self._last_now = check_scan_time(self.name, now, self._last_now)
         return self._last_now
 
     def scan(self, now: float, inputs: Mapping[str, Sample]) -> dict[str, Any]:
@@ -299,12 +276,12 @@ class LightingController:
                 now,
                 local.seconds,
                 programmed,
-                _number(get(f"light/{cid}/ambient_lx"), 0.0, 150000.0),
-                _number(get(f"light/{cid}/rain_mm_h"), 0.0, 500.0),
-                _number(get(f"light/{cid}/volume_veh_h"), 0.0, 20000.0),
+                good_number(get(f"light/{cid}/ambient_lx"), 0.0, 150000.0),
+                good_number(get(f"light/{cid}/rain_mm_h"), 0.0, 500.0),
+                good_number(get(f"light/{cid}/volume_veh_h"), 0.0, 20000.0),
             )
-            supply[cid] = _flag(get(f"light/{cid}/supply_ok"))
-        link = {pid: _flag(get(f"light/{pid}/link_ok")) is True for pid in self._pole_ids}
+            supply[cid] = good_flag(get(f"light/{cid}/supply_ok"))
+        link = {pid: good_flag(get(f"light/{pid}/link_ok")) is True for pid in self._pole_ids}
         for pid in self._pole_ids:
             if not link[pid]:
                 continue
@@ -319,7 +296,7 @@ class LightingController:
                     node.receive_command(cmd)
                 queue.clear()
         for pid in self._pole_ids:
-            if _flag(get(f"light/{pid}/motion")) is True:
+            if good_flag(get(f"light/{pid}/motion")) is True:
                 self._nodes[pid].motion(now)
                 if link[pid]:
                     for nid in self._neighbours[pid]:
@@ -335,8 +312,8 @@ class LightingController:
                     previous[0],
                     previous[1],
                     previous[2],
-                    _number(get(f"light/{pid}/power_w"), 0.0, 2000.0),
-                    _flag(get(f"light/{pid}/link_ok")),
+                    good_number(get(f"light/{pid}/power_w"), 0.0, 2000.0),
+                    good_flag(get(f"light/{pid}/link_ok")),
                     supply[self._pole_cabinet[pid]],
                 )
                 self._events.extend(events)
