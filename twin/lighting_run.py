@@ -77,13 +77,16 @@ class ComplianceProbe:
     name: str = "lighting-compliance"
     rows: list[_ComplianceRow] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        layout = self.plant.layout
+        self._lat = float(np.mean(layout.pole_array("lat")))
+        self._lon = float(np.mean(layout.pole_array("lon")))
+
     def step(self, now: float, kernel: Kernel) -> None:
         """Record one row per cabinet at ``now`` (s)."""
         layout = self.plant.layout
-        lat = float(np.mean(layout.pole_array("lat")))
-        lon = float(np.mean(layout.pole_array("lon")))
         when = self.plant.config.start + timedelta(seconds=now)
-        if solar_elevation_deg(when, lat, lon) >= NIGHT_BELOW_DEG:
+        if solar_elevation_deg(when, self._lat, self._lon) >= NIGHT_BELOW_DEG:
             self.rows += [
                 _ComplianceRow(now, c, "", True, 0.0, 0.0, 0.0) for c in layout.cabinet_ids
             ]
