@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# Debian packages the tests run for real (the fog node's MQTT broker)
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench bench-signals bench-flood bench-lighting network clean
+.PHONY: demo test system-deps lint bench bench-signals bench-flood bench-lighting network clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +19,16 @@ demo: $(STAMP)
 	$(VENV)/bin/twin run scenarios/dongha_morning_peak.yaml
 
 ## Install and run the test suite (ruff, mypy, and pytest with the import-rule check).
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
+
+## Debian packages needed by the tests: mosquitto (a real MQTT broker for the fog-node uplink).
+system-deps:
+	@command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto || \
+	  $(SUDO) apt-get install -y -q mosquitto || \
+	  ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q mosquitto)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

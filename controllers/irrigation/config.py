@@ -15,6 +15,13 @@ after ``=``)::
     pressure_lockout_s: 3600           # s the pump stays off after a loss (= 3600)
     windows: [[5, 8], [16, 18]]        # local hours [start, end), 0 <= start < end <= 24
     skip_threshold_mm: 3.5             # skip new runs when prob × forecast >= this (= 3.5)
+    fullpoint_settle_s: 7200           # s after a refill to take the probe's full point;
+                                       #   0 disables the calibration (= 7200)
+    fullpoint_gain: 0.3                # share of the full-point error corrected, (0, 1]
+    fullpoint_max_offset: 0.05         # m³/m³, limit of the learned correction
+    trigger_fraction: 1.0              # start when Dr >= fraction × RAW, in (0, 1] (= 1.0);
+                                       #   below 1 = a management-allowed depletion that
+                                       #   keeps a margin for probe and Kc errors
     refill: field_capacity             # field_capacity | a float f in (0, 1]: net depth
                                        #   = min(Dr, f × RAW) (= field_capacity)
     probe_bad_after_s: 1800            # s; an older soil_vwc sample is unusable (= 1800)
@@ -31,8 +38,13 @@ after ``=``)::
     plots:                             # required, ids unique
       - {id: AL-H03-P1, household: AL-H03, area_m2: 1200, emitter_flow_lpm: 40,
          theta_fc: 0.32, theta_wp: 0.14, root_depth_m: 0.3, p: 0.35,
-         kc: 1.0, efficiency: 0.9, max_runtime_s: 7200}
-         # kc (= 1.0), efficiency (= 0.9, drip), max_runtime_s (= 7200) optional
+         kc: 1.0, efficiency: 0.9, max_runtime_s: 7200,
+         calendar: {planted_utc_s: 1725123600, stages_d: [20, 30, 35, 15],
+                    kc: [0.6, 1.0, 0.8], root_m: [0.2, 0.4], repeat_gap_d: 7}}
+         # kc (= 1.0), efficiency (= 0.9, drip), max_runtime_s (= 7200) optional;
+         # calendar optional (controllers.irrigation.calendar): when given, Kc and
+         # the root depth follow the crop's age and the plot is not irrigated
+         # while fallow; kc and root_depth_m are then unused
 """
 
 from __future__ import annotations
@@ -43,6 +55,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controllers.io import validate_point_name
+from controllers.irrigation.calendar import CropCalendar
 
 __all__ = ["IrrigationConfig", "PlotConfig"]
 
@@ -105,6 +118,7 @@ class PlotConfig:
         kc: crop coefficient used by the ET checkbook (> 0).
         efficiency: application efficiency (drip 0.9), in (0, 1].
         max_runtime_s: hard cap on one run (s, > 0).
+        calendar: the crop calendar (None = a constant ``kc`` and ``root_depth_m``).
     """
 
     plot_id: str
@@ -118,6 +132,16 @@ class PlotConfig:
     kc: float = 1.0
     efficiency: float = 0.9
     max_runtime_s: float = 7200.0
+    calendar: CropCalendar | None = None
+
+    def crop_state(self, utc_s: float) -> tuple[float, float] | None:
+        """(Kc, root depth m) at POSIX time ``utc_s``; None while the plot is fallow."""
+        if self.calendar is None:
+            return self.kc, self.root_depth_m
+        day = self.calendar.day(utc_s)
+        if day is None:
+            return None
+        return self.calendar.kc(day), self.calendar.root_depth_m(day)
 
     @property
     def taw_mm(self) -> float:
@@ -152,6 +176,7 @@ class PlotConfig:
                 "kc",
                 "efficiency",
                 "max_runtime_s",
+                "calendar",
             },
             where,
         )
@@ -171,6 +196,11 @@ class PlotConfig:
             kc=_number(data, "kc", where, 1.0, low=0.0, high=2.0, low_open=True),
             efficiency=_number(data, "efficiency", where, 0.9, low=0.0, high=1.0, low_open=True),
             max_runtime_s=_number(data, "max_runtime_s", where, 7200.0, low=0.0, low_open=True),
+            calendar=(
+                None
+                if data.get("calendar") is None
+                else CropCalendar.from_mapping(data["calendar"], f"{where}.calendar")
+            ),
         )
         if plot.theta_wp >= plot.theta_fc:
             raise ValueError(
@@ -210,6 +240,10 @@ class IrrigationConfig:
     high_flow_fraction: float = 2.0
     leak_lpm: float = 1.0
     max_runtime_factor: float = 1.5
+    trigger_fraction: float = 1.0
+    fullpoint_settle_s: float = 7200.0
+    fullpoint_gain: float = 0.3
+    fullpoint_max_offset: float = 0.05
 
     def plot(self, plot_id: str) -> PlotConfig:
         """The plot with ``plot_id`` (KeyError if unknown)."""
@@ -237,6 +271,10 @@ class IrrigationConfig:
             "high_flow_fraction": (2.0, 1.0, math.inf, True),
             "leak_lpm": (1.0, 0.0, 500.0, True),
             "max_runtime_factor": (1.5, 1.0, 100.0, False),
+            "trigger_fraction": (1.0, 0.0, 1.0, True),
+            "fullpoint_settle_s": (7200.0, 0.0, math.inf, False),
+            "fullpoint_gain": (0.3, 0.0, 1.0, True),
+            "fullpoint_max_offset": (0.05, 0.0, 0.3, False),
         }
         _unknown_keys(
             data,

@@ -18,10 +18,15 @@ Decision per plot
   with ``α = 1 − exp(−dt/τ)`` while the probe is good; with the probe bad it
   is used alone (for ``checkbook_max_age_s``). The decision uses this
   estimate; when it is unknown too, the plot's valve is closed.
-* A plot needs water when ``Dr ≥ RAW = p·TAW``. Net depth = ``Dr`` (refill to
-  field capacity) or ``min(Dr, f·RAW)``; gross depth = net / efficiency
-  (drip 0.9); target volume (L) = gross (mm) × area (m²); planned runtime =
-  volume / design flow; max runtime = min(plot max, factor × planned + 1 scan).
+* With a crop calendar (:mod:`~controllers.irrigation.calendar`) Kc and the root
+  depth ``Zr`` (hence TAW, RAW and the probe depletion) follow the crop's age,
+  and a fallow plot gets no automatic runs (its running run ends).
+* A plot needs water when ``Dr ≥ f·RAW`` with ``RAW = p·TAW`` and the trigger
+  fraction ``f`` (1 = at the onset of stress; below 1 a margin for sensor
+  errors). Net depth = ``Dr`` (refill to field capacity) or ``min(Dr, f·RAW)``;
+  gross depth = net / efficiency (drip 0.9); target volume (L) = gross (mm) ×
+  area (m²); planned runtime = volume / design flow; max runtime =
+  min(plot max, factor × planned + 1 scan).
 * New runs start only inside an irrigation window (local time from
   ``start_utc_s + now`` and ``utc_offset_h``), not while ``forecast_prob ×
   forecast_rain_mm ≥ skip_threshold_mm``, not on a day skipped by command,
@@ -31,6 +36,20 @@ Decision per plot
 * Scheduling (:mod:`~controllers.irrigation.schedule`): waiting plots start
   round robin by household, most depleted first, while the sum of the open
   valves' design flows stays within the pump capacity. ``pump_on`` = any valve open.
+
+Probe full-point calibration
+----------------------------
+A capacitance probe's offset (±0.01–0.03 m³/m³ in the field) is as large as a
+leafy vegetable's RAW, and a probe that reads dry makes a controller water
+again and again. Growers calibrate probes on the "full point": the reading a
+while after the soil was brought to field capacity. The controller does the
+same: ``fullpoint_settle_s`` after an automatic run that refilled the plot to
+field capacity, the expected water content is ``θFC − ETc since then /
+(1000 Zr)``; the per-plot correction added to every reading moves by
+``fullpoint_gain`` of the difference towards it (clamped to
+±``fullpoint_max_offset``). A wet-reading probe leaves the soil short of field
+capacity after the first refill, so the correction converges over a few
+refills rather than at once. ``fullpoint_settle_s`` 0 disables it.
 
 Fail-safes (DESIGN.md: irrigation falls back to valves closed)
 --------------------------------------------------------------
@@ -76,7 +95,7 @@ from controllers.irrigation.schedule import Candidate, pick_starts
 
 __all__ = ["COMMAND_KINDS", "Alarm", "IrrigationController"]
 
-_SNAPSHOT_VERSION = 1
+_SNAPSHOT_VERSION = 2
 _SEEN_MAX = 4096
 COMMAND_KINDS = ("irrigate", "skip_today", "stop_all", "resume", "reset")
 _DAY = 86_400.0
@@ -119,6 +138,9 @@ def _fresh_plot_state() -> dict[str, Any]:
         "skip_day": None,
         "unknown": False,
         "delivered_total_l": 0.0,
+        "offset_vwc": 0.0,  # learned probe correction (m³/m³), added to the reading
+        "fullpoint_at": None,  # run time (s) of the next full-point check
+        "fullpoint_et_mm": 0.0,  # crop ET since the refill that scheduled it
     }
 
 
@@ -158,6 +180,7 @@ class IrrigationController:
         self._last_issued: dict[str, float] = {}
         self._alarms: list[Alarm] = []
         self.depletion_mm: dict[str, float | None] = {pid: None for pid in self._plots}
+        self._crop_cache: dict[str, tuple[int, tuple[float, float] | None]] = {}
         self._specs = self._declare()
 
     # ---------------------------------------------------------------- points
@@ -293,6 +316,41 @@ class IrrigationController:
         return "applied"
 
     # ------------------------------------------------------------------ scan
+    def _learn_full_point(
+        self,
+        st: dict[str, Any],
+        theta_fc: float,
+        zr_m: float,
+        theta: float,
+        now: float,
+        dt: float,
+        kc: float,
+        book: Checkbook,
+    ) -> None:
+        """Full-point calibration of the probe (see the module docstring)."""
+        if st["fullpoint_at"] is None:
+            return
+        if book.et0_mm_d is not None:
+            st["fullpoint_et_mm"] += kc * book.et0_mm_d * dt / 86_400.0
+        if now < st["fullpoint_at"]:
+            return
+        cfg = self.config
+        expected = theta_fc - st["fullpoint_et_mm"] / (1000.0 * zr_m)
+        offset = st["offset_vwc"] + cfg.fullpoint_gain * (expected - theta - st["offset_vwc"])
+        limit = cfg.fullpoint_max_offset
+        st["offset_vwc"] = min(max(offset, -limit), limit)
+        st["fullpoint_at"] = None
+
+    def _crop_state(self, plot: PlotConfig, now: float) -> tuple[float, float] | None:
+        """(Kc, Zr) of a plot, recomputed once per hour of run time (they change daily)."""
+        key = math.floor(now / 3600.0)
+        cached = self._crop_cache.get(plot.plot_id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        value = plot.crop_state(self.config.start_utc_s + now)
+        self._crop_cache[plot.plot_id] = (key, value)
+        return value
+
     def _end_run(self, pid: str, now: float) -> None:
         st = self._state[pid]
         if st["run"] is not None:
@@ -329,6 +387,8 @@ class IrrigationController:
             self._lockout_until_s = now + cfg.pressure_lockout_s
             self._pressure_count = 0
 
+        fallow: dict[str, bool] = {}
+        raw_mm: dict[str, float] = {}
         for pid, plot in self._plots.items():
             st = self._state[pid]
             flow = good_number(get(f"agri/{pid}/flow_lpm"), 0.0, 500.0)
@@ -359,6 +419,14 @@ class IrrigationController:
                     self._alarm(now, pid, "LEAK", f"{flow} L/min with the valve closed")
             elif flow is not None:
                 st["leak_count"], st["leak_active"] = 0, False
+            # crop state: Kc and root depth from the calendar; None = fallow
+            crop = self._crop_state(plot, now)
+            fallow[pid] = crop is None
+            kc, zr = (plot.kc, plot.root_depth_m) if crop is None else crop
+            taw = 1000.0 * (plot.theta_fc - plot.theta_wp) * zr
+            raw_mm[pid] = plot.p * taw
+            book = self._books[pid]
+            book.kc, book.taw_mm = kc, taw
             # depletion
             theta = good_number(get(f"agri/{pid}/soil_vwc"), 0.0, 0.6)
             sample = get(f"agri/{pid}/soil_vwc")
@@ -368,13 +436,19 @@ class IrrigationController:
                 and now - sample.source_time > cfg.probe_bad_after_s
             ):
                 theta = None
-            probe_dr = None if theta is None else plot.probe_depletion_mm(theta)
+            if theta is not None and cfg.fullpoint_settle_s > 0:
+                self._learn_full_point(st, plot.theta_fc, zr, theta, now, dt, kc, book)
+            probe_dr = (
+                None
+                if theta is None
+                else min(max(1000.0 * (plot.theta_fc - theta - st["offset_vwc"]) * zr, 0.0), taw)
+            )
             net_mm = added_l * plot.efficiency / plot.area_m2
-            dr = self._books[pid].update(now, dt, et0, rain, net_mm, probe_dr)
+            dr = book.update(now, dt, et0, rain, net_mm, probe_dr)
             self.depletion_mm[pid] = dr
-            if dr is None and not st["unknown"]:
+            if dr is None and not st["unknown"] and not fallow[pid]:
                 self._alarm(now, pid, "DEPLETION_UNKNOWN", "probe and checkbook both unknown")
-            st["unknown"] = dr is None
+            st["unknown"] = dr is None and not fallow[pid]
 
         # end runs
         blocked = self._hold or pressure_lost or now < self._lockout_until_s
@@ -382,20 +456,24 @@ class IrrigationController:
             run = st["run"]
             if run is None:
                 continue
+            refilled = run["delivered_l"] >= run["target_l"] - 1e-9
             if (
                 blocked
                 or st["lock"]
                 or self.depletion_mm[pid] is None
-                or run["delivered_l"] >= run["target_l"] - 1e-9
+                or refilled
                 or now - run["started_s"] >= run["max_s"]
-                or (not in_window and not run["manual"])
+                or (not run["manual"] and (not in_window or fallow[pid]))
             ):
+                if refilled and run["full"] and cfg.fullpoint_settle_s > 0:
+                    st["fullpoint_at"] = now + cfg.fullpoint_settle_s
+                    st["fullpoint_et_mm"] = 0.0
                 self._end_run(pid, now)
 
         # start runs
         if not blocked:
             waiting: list[Candidate] = []
-            targets: dict[str, tuple[float, float, bool]] = {}
+            targets: dict[str, tuple[float, float, bool, bool]] = {}
             for pid, plot in self._plots.items():
                 st, dr = self._state[pid], self.depletion_mm[pid]
                 if st["run"] is not None or st["lock"] or dr is None or now < st["rest_until_s"]:
@@ -404,17 +482,18 @@ class IrrigationController:
                     net, manual, urgency = st["manual_mm"], True, 1e6
                 elif (
                     in_window
+                    and not fallow[pid]
                     and not rain_skip
                     and self._site_skip_day != day
                     and st["skip_day"] != day
-                    and dr >= plot.raw_mm - 1e-9
+                    and dr >= cfg.trigger_fraction * raw_mm[pid] - 1e-9
                 ):
                     net = (
                         dr
                         if cfg.refill_fraction is None
-                        else min(dr, cfg.refill_fraction * plot.raw_mm)
+                        else min(dr, cfg.refill_fraction * raw_mm[pid])
                     )
-                    manual, urgency = False, dr / plot.raw_mm
+                    manual, urgency = False, dr / raw_mm[pid]
                 else:
                     continue
                 if net <= 0.0:
@@ -424,7 +503,7 @@ class IrrigationController:
                 max_s = min(
                     plot.max_runtime_s, cfg.max_runtime_factor * planned_s + self.scan_period_s
                 )
-                targets[pid] = (volume, max_s, manual)
+                targets[pid] = (volume, max_s, manual, not manual and net >= dr - 1e-9)
                 waiting.append(Candidate(pid, plot.household, plot.emitter_flow_lpm, urgency))
             used = sum(
                 self._plots[pid].emitter_flow_lpm for pid, st in self._state.items() if st["run"]
@@ -433,13 +512,14 @@ class IrrigationController:
                 waiting, self._households, self._last_household, cfg.pump_capacity_lpm - used
             )
             for pid in starts:
-                volume, max_s, manual = targets[pid]
+                volume, max_s, manual, full = targets[pid]
                 self._state[pid]["run"] = {
                     "target_l": volume,
                     "delivered_l": 0.0,
                     "started_s": now,
                     "max_s": max_s,
                     "manual": manual,
+                    "full": full,
                 }
 
         out: dict[str, Any] = {}

@@ -39,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
+    from sim.weather.normals import ClimateNormals
     from sim.weather.series import DailySummary, WeatherSeries
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "et0_daily_terms",
     "et0_hourly",
     "et0_hourly_terms",
+    "et0_monthly_normals",
     "extraterrestrial_radiation_daily",
     "extraterrestrial_radiation_hourly",
     "inverse_relative_distance",
@@ -756,3 +758,33 @@ def et0_daily_from_weather(
     """
     summary = series.daily()
     return summary.dates, et0_daily_from_summary(summary, lat_deg=lat_deg, elevation_m=elevation_m)
+
+
+_MID_MONTH_DOY = (15, 46, 74, 105, 135, 166, 196, 227, 258, 288, 319, 349)
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def et0_monthly_normals(normals: ClimateNormals, elevation_m: float) -> npt.NDArray[np.float64]:
+    """Mean daily ET0 (mm/d) of each calendar month, Jan..Dec, from climate normals.
+
+    FAO-56 eq. 6 on the month's mean Tmax, Tmin, RH and wind at 2 m, with the
+    radiation from the sunshine hours (Angstrom, eq. 35) on the middle day of
+    the month; G = 0.
+    """
+    months = normals.months
+    sun_h = np.array([m.sunshine_h for m in months]) / np.array(_MONTH_DAYS)
+    doy = np.array(_MID_MONTH_DOY, dtype=np.float64)
+    rs = solar_radiation_angstrom(sun_h, normals.latitude_deg, doy)
+    return np.asarray(
+        et0_daily(
+            np.array(normals.column("tmax_c")),
+            np.array(normals.column("tmin_c")),
+            rs,
+            np.array(normals.column("wind_2m_mps")),
+            normals.latitude_deg,
+            doy,
+            elevation_m,
+            rh_mean=np.array(normals.column("rh_mean_pct")),
+        ),
+        dtype=np.float64,
+    )

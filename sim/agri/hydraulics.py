@@ -67,6 +67,7 @@ G = 9.80665  # m/s²
 RHO = 1000.0  # kg/m³
 KPA_PER_M = RHO * G / 1000.0  # kPa per m of water head
 LPM_PER_M3S = 60_000.0
+_OP_CACHE_MAX = 4096
 BURST_CD = 0.6  # discharge coefficient of a torn lateral (sharp-edged orifice)
 
 
@@ -200,6 +201,7 @@ class IrrigationHydraulics:
         self.energy_kwh = 0.0
         self.run_time_s = 0.0
         self.volume_l = np.zeros(n)
+        self._op_cache: dict[tuple[bytes, bool, bytes, bytes], OperatingPoint] = {}
 
     @classmethod
     def from_site(cls, site: Site) -> IrrigationHydraulics:
@@ -304,8 +306,22 @@ class IrrigationHydraulics:
         return float(brentq(f, 0.0, top, xtol=1e-13, rtol=1e-15, maxiter=200))
 
     def operating_point(self) -> OperatingPoint:
-        """The steady state for the current commands and faults."""
+        """The steady state for the current commands and faults.
+
+        Memoised on the actual valve states, the pump state and the emitter and
+        burst faults (a rotation revisits the same few valve sets many times);
+        the cache holds at most :data:`_OP_CACHE_MAX` states.
+        """
         mask = self.actual_open()
+        key = (mask.tobytes(), self._running(), self._blocked.tobytes(), self._burst_m2.tobytes())
+        op = self._op_cache.get(key)
+        if op is None:
+            if len(self._op_cache) >= _OP_CACHE_MAX:
+                self._op_cache.clear()
+            op = self._op_cache[key] = self._solve_operating_point(mask)
+        return op
+
+    def _solve_operating_point(self, mask: NDArray[np.bool_]) -> OperatingPoint:
         h = self._solve_head(mask)
         flows = self.branch_flows_lpm(h, mask) if self._running() else np.zeros(mask.size)
         q = float(flows.sum())

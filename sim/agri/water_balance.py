@@ -45,6 +45,7 @@ to round-off (``root_growth`` is 0 once the roots stop growing).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -132,7 +133,7 @@ class Ledger:
     ``residual`` is inflow − outflow − Δstorage and is 0 to round-off.
     """
 
-    days: int
+    days: float
     rain: FloatArray
     irrigation: FloatArray
     runoff: FloatArray
@@ -225,7 +226,7 @@ class RootZoneBalance:
         self._zr = root_depth_curve(self._day, self._l_ini, self._l_dev, self._zr_min, self._zr_max)
         theta0 = np.clip(theta0, self._wp, self._fc)
         self._dr = 1000.0 * (self._fc - theta0) * self._zr  # FAO-56 eq. 87
-        self._days = 0
+        self._days = 0.0
         zeros = np.zeros(n)
         self._sum = {k: zeros.copy() for k in ("rain", "irr", "ro", "eta", "dp", "growth")}
         self._storage_start = self.taw_mm - self._dr
@@ -289,6 +290,29 @@ class RootZoneBalance:
             storage_now=self.taw_mm - self._dr,
         )
 
+    # --- replanting --------------------------------------------------------
+    def replant(self, plots: ArrayLike) -> None:
+        """Plant a new crop on the plots where ``plots`` (bool, shape (n,)) is True.
+
+        Their crop age returns to 0 and the root zone to ``Zr min``; the soil
+        keeps its water content θ, so the depletion becomes ``1000 (θFC − θ)
+        Zr min``. The water left below the new root zone leaves the balance:
+        the ledger books that change of storage under ``root_growth`` (negative),
+        so it still closes.
+        """
+        mask = np.asarray(plots, dtype=bool)
+        if mask.shape != (self._n,):
+            raise ValueError(f"plots must be a bool array of shape ({self._n},), got {mask.shape}")
+        if not mask.any():
+            return
+        before = self.taw_mm - self._dr
+        theta = self.soil_moisture_vwc()
+        zr_new = np.where(mask, self._zr_min, self._zr)
+        self._dr = np.where(mask, 1000.0 * (self._fc - theta) * zr_new, self._dr)
+        self._zr = np.asarray(zr_new, dtype=float)
+        self._day = np.where(mask, 0.0, self._day)
+        self._sum["growth"] += (self.taw_mm - self._dr) - before
+
     # --- the day ---------------------------------------------------------
     def advance_day(
         self, et0_mm: ArrayLike, rain_mm: ArrayLike, irrigation_mm: ArrayLike = 0.0
@@ -296,10 +320,37 @@ class RootZoneBalance:
         """Advance one day. et0_mm: reference ET0 (mm/d); rain_mm: rain (mm);
         irrigation_mm: net irrigation reaching the root zone (mm). Each is a
         scalar or one value per plot, finite and >= 0."""
+        return self.advance(1.0, et0_mm, rain_mm, irrigation_mm)
+
+    def advance(
+        self,
+        dt_days: float,
+        et0_mm: ArrayLike,
+        rain_mm: ArrayLike,
+        irrigation_mm: ArrayLike = 0.0,
+        *,
+        et0_day_mm: ArrayLike | None = None,
+    ) -> DayRecord:
+        """Advance ``dt_days`` (0 < dt <= 1) with the amounts of that interval.
+
+        et0_mm, rain_mm, irrigation_mm: ET0, rain and net irrigation over the
+        interval (mm). et0_day_mm: the day's ET0 (mm/d) for the FAO-56 p
+        adjustment (default ``et0_mm / dt_days``). The equations are those of a
+        day with the crop age advancing by ``dt_days``; Ks uses the depletion at
+        the start of the interval, so short steps follow the stress as it
+        develops within a day. The SCS runoff is a daily method: with a curve
+        number only whole days are allowed.
+        """
+        dt = float(dt_days)
+        if not (math.isfinite(dt) and 0.0 < dt <= 1.0):
+            raise ValueError(f"dt_days must be in (0, 1], got {dt_days!r}")
+        if self._cn is not None and dt != 1.0:
+            raise ValueError("a balance with a curve number advances whole days only")
         n = self._n
         et0 = _as_plot_array("et0_mm", et0_mm, n)
         rain = _as_plot_array("rain_mm", rain_mm, n)
         irr = _as_plot_array("irrigation_mm", irrigation_mm, n)
+        et0_day = et0 / dt if et0_day_mm is None else _as_plot_array("et0_day_mm", et0_day_mm, n)
         day = self._day
 
         # 1. root growth; the new layer enters at theta_subsoil
@@ -324,7 +375,7 @@ class RootZoneBalance:
             self._kc_end,
         )
         etc = kc * et0
-        p = adjusted_depletion_fraction(self._p_table, etc)
+        p = adjusted_depletion_fraction(self._p_table, kc * et0_day)
         raw = p * taw
 
         # 3. stress (eq. 84) from yesterday's depletion
@@ -344,8 +395,8 @@ class RootZoneBalance:
         dr = np.clip(unbounded, 0.0, taw)
 
         self._dr = dr
-        self._day = day + 1.0
-        self._days += 1
+        self._day = day + dt
+        self._days += dt
         s = self._sum
         s["rain"] += rain
         s["irr"] += irr
