@@ -7,7 +7,11 @@ Modules, one concept each:
 * :mod:`~controllers.irrigation.config` — plots and site, validated (``from_mapping``);
 * :mod:`~controllers.irrigation.checkbook` — the ET checkbook with probe correction;
 * :mod:`~controllers.irrigation.schedule` — fair round robin on the shared pump;
-* :mod:`~controllers.irrigation.controller` — :class:`IrrigationController`.
+* :mod:`~controllers.irrigation.controller` — :class:`IrrigationController`;
+* :mod:`~controllers.irrigation.calendar` — the crop calendar of a plot;
+* :mod:`~controllers.irrigation.fixed_schedule` — the farmers' timer (the baseline);
+* :mod:`~controllers.irrigation.misting` — net-house misting by temperature/VPD;
+* :mod:`~controllers.irrigation.fertigation` — EC/pH dosing of the drip water.
 
 Typical use (the twin)::
 
@@ -16,9 +20,13 @@ Typical use (the twin)::
     outputs = ctrl.scan(now, inputs)
 """
 
+from controllers.irrigation.calendar import CropCalendar
 from controllers.irrigation.checkbook import Checkbook
 from controllers.irrigation.config import IrrigationConfig, PlotConfig
 from controllers.irrigation.controller import COMMAND_KINDS, Alarm, IrrigationController
+from controllers.irrigation.fertigation import FertigationConfig, FertigationController
+from controllers.irrigation.fixed_schedule import FixedScheduleConfig, FixedScheduleController
+from controllers.irrigation.misting import MistingConfig, MistingController
 from controllers.irrigation.schedule import Candidate, pick_starts
 
 __all__ = [
@@ -26,8 +34,15 @@ __all__ = [
     "Alarm",
     "Candidate",
     "Checkbook",
+    "CropCalendar",
+    "FertigationConfig",
+    "FertigationController",
+    "FixedScheduleConfig",
+    "FixedScheduleController",
     "IrrigationConfig",
     "IrrigationController",
+    "MistingConfig",
+    "MistingController",
     "PlotConfig",
     "pick_starts",
 ]
