@@ -20,9 +20,10 @@ Design numbers (derived, stated once here):
   working pressure (:meth:`IrrigationHydraulics.capacity_lpm`). Because the
   design flows are taken at the higher nominal head, keeping their sum within
   the capacity keeps the pressure above the minimum.
-- **Irrigation windows** (smart controller): 04:00–09:30 and 11:30–17:00,
-  outside EVN's peak-tariff hours (09:30–11:30 and 17:00–20:00; the night
-  hours stay free for the pump's rest and the operator's checks).
+- **Irrigation windows** (smart controller): every hour outside EVN's
+  peak-tariff hours (09:30–11:30 and 17:00–20:00), night included: drip
+  irrigation at night loses nothing to wind drift and runs on the off-peak
+  tariff, and on a Laos-wind day a site needs 10 h or more of pumping.
 - **Pressure loss** is declared below half the minimum working pressure.
 - **Trigger** at 70 % of RAW (a management-allowed depletion): a probe
   calibrated to ±0.01 m³/m³ misjudges a 0.3 m root zone by ±3 mm, a third of
@@ -37,17 +38,28 @@ from datetime import date, datetime, time
 from typing import Any
 
 from controllers.irrigation import IrrigationConfig
+from controllers.irrigation.fertigation import FertigationConfig
 from controllers.irrigation.fixed_schedule import FixedScheduleConfig
+from controllers.irrigation.misting import MistingConfig
 from sim.agri.crops import CROPS
 from sim.agri.et0 import et0_monthly_normals
 from sim.agri.hydraulics import KPA_PER_M, IrrigationHydraulics
+from sim.agri.microclimate import DEFAULT_MIST_LPM_PER_M2
 from sim.agri.plant import AgriPlantConfig
 from sim.agri.sites import Site
 from sim.weather import DONGHA_NORMALS, LOCAL_TZ
 
-__all__ = ["SMART_WINDOWS", "TRIGGER_FRACTION", "fixed_config", "fixed_depths_mm", "smart_config"]
+__all__ = [
+    "SMART_WINDOWS",
+    "TRIGGER_FRACTION",
+    "fertigation_config",
+    "fixed_config",
+    "fixed_depths_mm",
+    "misting_config",
+    "smart_config",
+]
 
-SMART_WINDOWS = ((4.0, 9.5), (11.5, 17.0))
+SMART_WINDOWS = ((0.0, 9.5), (11.5, 17.0), (20.0, 24.0))
 TRIGGER_FRACTION = 0.7
 
 
@@ -111,11 +123,12 @@ def smart_config(
         "site": site.id,
         "start_utc_s": start.timestamp(),
         "utc_offset_h": 7.0,
-        "scan_period_s": plant.step_s,
+        "scan_period_s": plant.meter_period_s,
         "pump_capacity_lpm": round(capacity, 3),
         "min_pressure_kpa": 0.5 * site.hydraulics.min_pressure_kpa,
         "windows": [list(w) for w in SMART_WINDOWS],
         "trigger_fraction": TRIGGER_FRACTION,
+        "adjust_p": True,
         "plots": plots,
     }
     data.update(overrides or {})
@@ -147,7 +160,7 @@ def fixed_config(
         "name": f"fixed/{site.id}",
         "site": site.id,
         "start_utc_s": start.timestamp(),
-        "scan_period_s": plant.step_s,
+        "scan_period_s": plant.meter_period_s,
         "pump_capacity_lpm": round(capacity, 3),
         "start_hours": [6.0, 16.0],
         "depth_mm_by_month": fixed_depths_mm(site, plant),
@@ -166,3 +179,45 @@ def fixed_config(
     }
     data.update(overrides or {})
     return FixedScheduleConfig.from_mapping(data)
+
+
+def misting_config(
+    site: Site, *, start: datetime, overrides: Mapping[str, Any] | None = None
+) -> MistingConfig:
+    """Mist control of the site's net houses (one per net-house plot, nozzles sized
+    by :data:`sim.agri.microclimate.DEFAULT_MIST_LPM_PER_M2`)."""
+    houses = [
+        {"id": p.id, "mist_flow_lpm": round(DEFAULT_MIST_LPM_PER_M2 * p.area_m2, 4)}
+        for p in site.plots
+        if p.net_house
+    ]
+    if not houses:
+        raise ValueError(f"site {site.id} has no net houses to mist")
+    data: dict[str, Any] = {
+        "name": f"misting/{site.id}",
+        "site": site.id,
+        "start_utc_s": start.timestamp(),
+        "houses": houses,
+    }
+    data.update(overrides or {})
+    return MistingConfig.from_mapping(data)
+
+
+def fertigation_config(site: Site, overrides: Mapping[str, Any] | None = None) -> FertigationConfig:
+    """Fertigation of the site's drip water, soil-grown (est.): EC 0.8 mS/cm for the
+    flowers and 1.0 for the leafy vegetables (source water 0.25 mS/cm; hydroponic
+    strength, 1.2–1.8, would over-feed a soil crop watered every day), pH target
+    6.1 in the 5.8–6.5 band."""
+    flowers = all(p.crop == "chrysanthemum" for p in site.plots)
+    data: dict[str, Any] = {
+        "name": f"fertigation/{site.id}",
+        "site": site.id,
+        "ec_setpoint_ms_cm": 0.8 if flowers else 1.0,
+        "ph_target": 6.1,
+        # sized for sim.agri.plant.SITE_TANK on a ~290 L/min main (est.)
+        "pulse_s": 30,
+        "mix_wait_s": 60,
+        "max_dose_s_per_h": 1800,
+    }
+    data.update(overrides or {})
+    return FertigationConfig.from_mapping(data)

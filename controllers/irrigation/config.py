@@ -19,6 +19,8 @@ after ``=``)::
                                        #   0 disables the calibration (= 7200)
     fullpoint_gain: 0.3                # share of the full-point error corrected, (0, 1]
     fullpoint_max_offset: 0.05         # m³/m³, limit of the learned correction
+    adjust_p: false                    # p + 0.04 (5 − Kc·ET0) clamped to 0.1..0.8, FAO-56
+                                       #   Table 22: less depletion allowed on hot days
     trigger_fraction: 1.0              # start when Dr >= fraction × RAW, in (0, 1] (= 1.0);
                                        #   below 1 = a management-allowed depletion that
                                        #   keeps a margin for probe and Kc errors
@@ -229,6 +231,7 @@ class IrrigationConfig:
     windows: tuple[tuple[float, float], ...] = ((5.0, 8.0), (16.0, 18.0))
     skip_threshold_mm: float = 3.5
     refill_fraction: float | None = None
+    adjust_p: bool = False
     probe_bad_after_s: float = 1800.0
     et0_hold_s: float = 172800.0
     checkbook_max_age_s: float = 259200.0
@@ -289,6 +292,7 @@ class IrrigationConfig:
                 "pressure_loss_scans",
                 "windows",
                 "refill",
+                "adjust_p",
                 "flow_fault_scans",
                 "plots",
                 *scalar_keys,
@@ -326,6 +330,9 @@ class IrrigationConfig:
                     f"(local hours), got {pair!r}"
                 )
             windows.append((float(pair[0]), float(pair[1])))
+        adjust_p = data.get("adjust_p", False)
+        if not isinstance(adjust_p, bool):
+            raise ValueError(f"{w}.adjust_p must be true or false, got {adjust_p!r}")
         refill = data.get("refill", "field_capacity")
         if refill == "field_capacity":
             refill_fraction = None
@@ -369,5 +376,6 @@ class IrrigationConfig:
             scan_period_s=_number(data, "scan_period_s", w, 60.0, 0.0, low_open=True),
             windows=tuple(windows),
             refill_fraction=refill_fraction,
+            adjust_p=adjust_p,
             **kwargs,
         )

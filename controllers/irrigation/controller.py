@@ -424,8 +424,11 @@ class IrrigationController:
             fallow[pid] = crop is None
             kc, zr = (plot.kc, plot.root_depth_m) if crop is None else crop
             taw = 1000.0 * (plot.theta_fc - plot.theta_wp) * zr
-            raw_mm[pid] = plot.p * taw
             book = self._books[pid]
+            p = plot.p
+            if cfg.adjust_p and book.et0_mm_d is not None:
+                p = min(max(p + 0.04 * (5.0 - kc * book.et0_mm_d), 0.1), 0.8)
+            raw_mm[pid] = p * taw
             book.kc, book.taw_mm = kc, taw
             # depletion
             theta = good_number(get(f"agri/{pid}/soil_vwc"), 0.0, 0.6)

@@ -55,15 +55,24 @@ import numpy as np
 from controllers.io import Direction, PointSpec, Quality, Sample, ValueType
 from sim.agri.crops import CROPS
 from sim.agri.et0 import et0_daily_from_weather
+from sim.agri.fertigation import FertigationTank, TankSpec
 from sim.agri.hydraulics import IrrigationHydraulics, OperatingPoint
+from sim.agri.microclimate import DEFAULT_MIST_LPM_PER_M2, NetHouseClimate
 from sim.agri.sites import Site
 from sim.agri.water_balance import RootZoneBalance
 from sim.weather.forecast import RainForecaster
 from sim.weather.series import LOCAL_TZ, WeatherDataError, WeatherSeries
 
-__all__ = ["YIELD_RESPONSE_KY", "AgriPlant", "AgriPlantConfig", "ProbeSpec"]
+__all__ = ["SITE_TANK", "YIELD_RESPONSE_KY", "AgriPlant", "AgriPlantConfig", "ProbeSpec"]
 
 _DAY = 86_400.0
+
+#: The cooperatives' nutrient tank (est.): 10 m³ so that the ~290 L/min drip main
+#: turns it over in about 35 min, a float valve that outruns the main, dosing
+#: pumps sized so one 30 s pulse moves EC by ~0.1 mS/cm and pH by ~0.1.
+SITE_TANK = TankSpec(
+    capacity_l=10_000.0, refill_lpm=450.0, nutrient_pump_lpm=8.0, acid_pump_lpm=1.5
+)
 
 #: FAO-33 yield response factors Ky over the whole season (Doorenbos & Kassam
 #: 1979: cabbage 0.95; lettuce and water spinach taken like other leafy
@@ -102,7 +111,13 @@ class AgriPlantConfig:
     flow_noise: relative sd of the flow meters. pressure_noise_kpa: sd of the
     pressure transmitter. stress_tolerance: ETa/ETc shortfall that makes a
     stress day. initial_depletion_fraction: root-zone depletion at the start
-    as a share of TAW (0 = field capacity).
+    as a share of TAW (0 = field capacity). meter_period_s: how often flows,
+    pressure and rain are reported (s, a multiple of ``step_s``; the rain is the
+    total since the last report). net_house_climate: simulate the air of the
+    net houses and their mist nozzles (:mod:`sim.agri.microclimate`).
+    fertigation: simulate the nutrient tank (:mod:`sim.agri.fertigation`).
+    heat_threshold_c: net-house air temperature above which heat is counted
+    in degree-hours (°C·h; chrysanthemum quality suffers above ~32 °C, est.).
     """
 
     step_s: float = 60.0
@@ -117,8 +132,15 @@ class AgriPlantConfig:
     pressure_noise_kpa: float = 1.0
     stress_tolerance: float = 0.01
     initial_depletion_fraction: float = 0.0
+    meter_period_s: float = 60.0
+    net_house_climate: bool = False
+    fertigation: bool = False
+    heat_threshold_c: float = 32.0
 
     def __post_init__(self) -> None:
+        ratio = self.meter_period_s / self.step_s
+        if not (ratio >= 1.0 and abs(ratio - round(ratio)) < 1e-9):
+            raise ValueError("AgriPlantConfig.meter_period_s must be a multiple of step_s")
         if not 0.0 <= self.initial_depletion_fraction <= 1.0:
             raise ValueError("AgriPlantConfig.initial_depletion_fraction must be in [0, 1]")
         if not (self.step_s > 0 and self.balance_step_s >= self.step_s):
@@ -183,6 +205,27 @@ class AgriPlant:
         )
         self.hydraulics = IrrigationHydraulics.from_site(site)
         self.hydraulics.set_pump(False)
+        # optional sub-models; the tank gets its own stream so the main one never shifts
+        tank_rng = np.random.default_rng(int(rng.integers(2**63)))
+        self._house_idx = np.array([i for i, p in enumerate(self._plots) if p.net_house], dtype=int)
+        self.climate: NetHouseClimate | None = None
+        if cfg.net_house_climate and self._house_idx.size:
+            areas = self.area_m2[self._house_idx]
+            self.climate = NetHouseClimate(areas, mist_flow_lpm=DEFAULT_MIST_LPM_PER_M2 * areas)
+        self._house_ids = tuple(self.plot_ids[i] for i in self._house_idx)
+        self._house_pos = {pid: k for k, pid in enumerate(self._house_ids)}
+        self._mist_cmd = np.zeros(len(self._house_ids), dtype=bool)
+        self._mist_deposited_l = np.zeros(len(self._house_ids))
+        self._heat_house_h = 0.0
+        self.tank: FertigationTank | None = (
+            FertigationTank(tank_rng, tank=SITE_TANK) if cfg.fertigation else None
+        )
+        self._dose = {"nutrient": False, "acid": False}
+        self._fert_water_l = 0.0
+        self._fert_ec_l = 0.0
+        self._fert_ph_ok_l = 0.0
+        self._rain_since_report = 0.0
+        self._next_meter_s = 0.0
 
         # weather precomputation: daily ET0 and the cumulative radiation (J/m²)
         dates, et0 = et0_daily_from_weather(weather, lat_deg=site.lat, elevation_m=cfg.elevation_m)
@@ -269,11 +312,35 @@ class AgriPlant:
             ("forecast_prob", "1", 1.0),
         ):
             specs.append(PointSpec(f"agri/{s}/{leaf}", Direction.INPUT, unit, low=0.0, high=high))
+        if self.climate is not None:
+            for pid in self._house_ids:
+                specs.append(
+                    PointSpec(f"agri/{pid}/air_temp_c", Direction.INPUT, "degC", low=-10, high=60)
+                )
+                specs.append(
+                    PointSpec(f"agri/{pid}/air_rh_pct", Direction.INPUT, "%", low=0.0, high=100.0)
+                )
+        if self.tank is not None:
+            specs += [
+                PointSpec(f"agri/{s}/tank_ec_ms_cm", Direction.INPUT, "mS/cm", low=0.0, high=10.0),
+                PointSpec(f"agri/{s}/tank_ph", Direction.INPUT, "1", low=0.0, high=14.0),
+                PointSpec(f"agri/{s}/irrigating", Direction.INPUT, "", ValueType.BOOL),
+            ]
         specs += [
             PointSpec(f"agri/{pid}/valve_open", Direction.OUTPUT, "", ValueType.BOOL)
             for pid in self.plot_ids
         ]
         specs.append(PointSpec(f"agri/{s}/pump_on", Direction.OUTPUT, "", ValueType.BOOL))
+        if self.climate is not None:
+            specs += [
+                PointSpec(f"agri/{pid}/mist_on", Direction.OUTPUT, "", ValueType.BOOL)
+                for pid in self._house_ids
+            ]
+        if self.tank is not None:
+            specs += [
+                PointSpec(f"agri/{s}/dose_nutrient_on", Direction.OUTPUT, "", ValueType.BOOL),
+                PointSpec(f"agri/{s}/dose_acid_on", Direction.OUTPUT, "", ValueType.BOOL),
+            ]
         return tuple(specs)
 
     def points(self) -> Sequence[PointSpec]:
@@ -293,7 +360,13 @@ class AgriPlant:
         self._t = self._pend_t0 = float(t0)
         self._next_probe_s = float(t0)
         self._next_forecast_s = float(t0)
+        self._next_meter_s = float(t0)
         self._day_index = self._local_day(t0)
+        if self.climate is not None:
+            wx = self._outside(t0)
+            self.climate.reset(wx[0], wx[1])
+        if self.tank is not None:
+            self.tank = FertigationTank(self.tank.rng, tank=SITE_TANK, start_s=float(t0))
         self._op = self.hydraulics.operating_point()
         self._publish_et0(t0)
         self._publish(t0, t0)
@@ -315,6 +388,14 @@ class AgriPlant:
                 if bool(value) != self.hydraulics.pump_on:
                     self.hydraulics.set_pump(bool(value))
                     changed = True
+            elif parts[2] == "mist_on" and parts[1] in self._house_pos and self.climate:
+                self._mist_cmd[self._house_pos[parts[1]]] = bool(value)
+            elif (
+                parts[2] in ("dose_nutrient_on", "dose_acid_on")
+                and parts[1] == self.site.id
+                and self.tank is not None
+            ):
+                self._dose["nutrient" if parts[2] == "dose_nutrient_on" else "acid"] = bool(value)
             else:
                 raise ValueError(f"{self.name}: not an actuator of this plant: {name!r}")
         if changed:
@@ -343,6 +424,23 @@ class AgriPlant:
         eff = self.config.application_efficiency
         self._losses_l += litres * (1.0 - eff)
         irr_mm = litres * eff / self.area_m2
+        if self.climate is not None:
+            wx = self._outside(t_prev)
+            self.climate.advance(dt, wx[0], wx[1], wx[2], wx[3], self._mist_cmd)
+            deposited = self.climate.mist_deposited_l
+            irr_mm[self._house_idx] += (deposited - self._mist_deposited_l) / self.area_m2[
+                self._house_idx
+            ]
+            self._mist_deposited_l = deposited.copy()
+            excess = np.maximum(self.climate.temp_c - self.config.heat_threshold_c, 0.0)
+            self._heat_house_h += float(excess.sum()) * dt / 3600.0
+        if self.tank is not None:
+            drawn = float(litres.sum())
+            if drawn > 0.0:
+                self._fert_water_l += drawn
+                self._fert_ec_l += self.tank.ec_ms_cm * drawn
+                self._fert_ph_ok_l += drawn if 5.5 <= self.tank.ph <= 6.5 else 0.0
+            self.tank.advance(dt, drawn, self._dose["nutrient"], self._dose["acid"])
         # 2. soil water, split at local midnights
         day_end = self._day_start(self._day_index + 1)
         seg_t0 = t_prev
@@ -388,6 +486,17 @@ class AgriPlant:
 
     def _date(self, day_index: int) -> date:
         return self.run_start.date() + timedelta(days=day_index)
+
+    def _outside(self, t: float) -> tuple[float, float, float, float]:
+        """Outside air temperature (°C), RH (%), wind (m/s), irradiance (W/m²) at run time t."""
+        ts = t + self.offset_s
+        w, grid = self.weather, self.weather.time_s
+        return (
+            float(np.interp(ts, grid, w.air_temp_c)),
+            float(np.interp(ts, grid, w.rel_humidity_pct)),
+            float(np.interp(ts, grid, w.wind_speed_mps)),
+            float(np.interp(ts, grid, w.solar_radiation_wm2)),
+        )
 
     def _rain_between(self, t0: float, t1: float) -> float:
         """Rain (mm) over run times (t0, t1], exact like ``WeatherSeries.rain_between``."""
@@ -482,15 +591,26 @@ class AgriPlant:
         n = len(self.plot_ids)
         flows = np.zeros(n) if flows is None else flows
         op = op or self.hydraulics.operating_point()
-        metered = np.maximum(flows * (1.0 + cfg.flow_noise * rng.standard_normal(n)), 0.0)
-        for pid, q in zip(self.plot_ids, metered, strict=True):
-            out[f"agri/{pid}/flow_lpm"] = Sample(round(float(q), 2), Quality.GOOD, t)
-        pressure = max(
-            op.manifold_pressure_kpa + cfg.pressure_noise_kpa * rng.standard_normal(), 0.0
-        )
-        out[f"agri/{s}/pump_pressure_kpa"] = Sample(round(pressure, 1), Quality.GOOD, t)
-        rain = self._rain_between(t_prev, t) if t > t_prev else 0.0
-        out[f"agri/{s}/rain_mm"] = Sample(round(rain, 3), Quality.GOOD, t)
+        self._rain_since_report += self._rain_between(t_prev, t) if t > t_prev else 0.0
+        if t >= self._next_meter_s - 1e-9:
+            self._next_meter_s = t + cfg.meter_period_s
+            metered = np.maximum(flows * (1.0 + cfg.flow_noise * rng.standard_normal(n)), 0.0)
+            for pid, q in zip(self.plot_ids, metered, strict=True):
+                out[f"agri/{pid}/flow_lpm"] = Sample(round(float(q), 2), Quality.GOOD, t)
+            pressure = max(
+                op.manifold_pressure_kpa + cfg.pressure_noise_kpa * rng.standard_normal(), 0.0
+            )
+            out[f"agri/{s}/pump_pressure_kpa"] = Sample(round(pressure, 1), Quality.GOOD, t)
+            out[f"agri/{s}/rain_mm"] = Sample(round(self._rain_since_report, 3), Quality.GOOD, t)
+            self._rain_since_report = 0.0
+        if self.climate is not None:
+            temp, rh = self.climate.temp_c, self.climate.rh_pct
+            for k, pid in enumerate(self._house_ids):
+                out[f"agri/{pid}/air_temp_c"] = Sample(round(float(temp[k]), 2), Quality.GOOD, t)
+                out[f"agri/{pid}/air_rh_pct"] = Sample(round(float(rh[k]), 1), Quality.GOOD, t)
+        if self.tank is not None:
+            out.update(self.tank.samples(s))
+            out[f"agri/{s}/irrigating"] = Sample(bool(flows.sum() > 0.0), Quality.GOOD, t)
         if t >= self._next_probe_s - 1e-9:
             self._next_probe_s = t + cfg.probe.period_s
             self._read_probes(t)
@@ -577,4 +697,20 @@ class AgriPlant:
             "eta_mm": float(np.sum(self._season_eta * area) / total_area),
             "etc_mm": float(np.sum(self._season_etc * area) / total_area),
             "rain_mm": float(ledger.rain.mean()),
+            **self._sub_model_kpis(),
         }
+
+    def _sub_model_kpis(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.climate is not None:
+            houses = max(len(self._house_ids), 1)
+            out["mist_water_m3"] = float(self.climate.mist_water_l.sum()) / 1e3
+            out["heat_degree_hours_per_house"] = self._heat_house_h / houses
+        if self.tank is not None:
+            water = self._fert_water_l
+            out["fertiliser_kg"] = self.tank.fertiliser_g / 1e3
+            out["fertiliser_delivered_kg"] = self.tank.nutrient_supplied_g / 1e3
+            out["acid_l"] = self.tank.acid_ml / 1e3
+            out["delivered_ec_ms_cm"] = self._fert_ec_l / water if water else float("nan")
+            out["delivered_ph_in_band"] = self._fert_ph_ok_l / water if water else float("nan")
+        return out
