@@ -56,53 +56,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from controllers.io import validate_point_name
 from controllers.irrigation.calendar import CropCalendar
+from controllers.irrigation.validation import is_finite_number, number, reject_unknown_keys, segment
 
 __all__ = ["IrrigationConfig", "PlotConfig"]
-
-
-def _finite(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
-
-
-def _number(
-    data: Mapping[str, Any],
-    key: str,
-    where: str,
-    default: float | None = None,
-    low: float = -math.inf,
-    high: float = math.inf,
-    low_open: bool = False,
-) -> float:
-    if key not in data:
-        if default is None:
-            raise ValueError(f"{where}.{key} is required")
-        return float(default)
-    value = data[key]
-    if not _finite(value):
-        raise ValueError(f"{where}.{key} must be a finite number, got {value!r}")
-    number = float(value)
-    if number < low or number > high or (low_open and number == low):
-        lo = "(" if low_open else "["
-        raise ValueError(f"{where}.{key} = {number} outside {lo}{low}, {high}]")
-    return number
-
-
-def _segment(value: Any, where: str) -> str:
-    if not isinstance(value, str) or "/" in value:
-        raise ValueError(f"{where} must be one point-name segment like 'AL-H03-P1', got {value!r}")
-    try:
-        validate_point_name(f"agri/{value}")
-    except ValueError as exc:
-        raise ValueError(f"{where} {value!r}: use letters, digits and _ . # : -") from exc
-    return value
-
-
-def _unknown_keys(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    extra = sorted(str(k) for k in data if k not in allowed)
-    if extra:
-        raise ValueError(f"{where}: unknown key(s) {extra}; allowed: {sorted(allowed)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +121,7 @@ class PlotConfig:
         """Build from plain data; errors name ``where`` and the key."""
         if not isinstance(data, Mapping):
             raise ValueError(f"{where} must be a mapping, got {type(data).__name__}")
-        _unknown_keys(
+        reject_unknown_keys(
             data,
             {
                 "id",
@@ -187,17 +144,17 @@ class PlotConfig:
         if "household" not in data:
             raise ValueError(f"{where}.household is required")
         plot = cls(
-            plot_id=_segment(data["id"], f"{where}.id"),
-            household=_segment(data["household"], f"{where}.household"),
-            area_m2=_number(data, "area_m2", where, low=0.0, low_open=True),
-            emitter_flow_lpm=_number(data, "emitter_flow_lpm", where, low=0.0, low_open=True),
-            theta_fc=_number(data, "theta_fc", where, low=0.0, high=0.6, low_open=True),
-            theta_wp=_number(data, "theta_wp", where, low=0.0, high=0.6),
-            root_depth_m=_number(data, "root_depth_m", where, low=0.0, high=5.0, low_open=True),
-            p=_number(data, "p", where, low=0.0, high=0.99, low_open=True),
-            kc=_number(data, "kc", where, 1.0, low=0.0, high=2.0, low_open=True),
-            efficiency=_number(data, "efficiency", where, 0.9, low=0.0, high=1.0, low_open=True),
-            max_runtime_s=_number(data, "max_runtime_s", where, 7200.0, low=0.0, low_open=True),
+            plot_id=segment(data["id"], f"{where}.id"),
+            household=segment(data["household"], f"{where}.household"),
+            area_m2=number(data, "area_m2", where, low=0.0, low_open=True),
+            emitter_flow_lpm=number(data, "emitter_flow_lpm", where, low=0.0, low_open=True),
+            theta_fc=number(data, "theta_fc", where, low=0.0, high=0.6, low_open=True),
+            theta_wp=number(data, "theta_wp", where, low=0.0, high=0.6),
+            root_depth_m=number(data, "root_depth_m", where, low=0.0, high=5.0, low_open=True),
+            p=number(data, "p", where, low=0.0, high=0.99, low_open=True),
+            kc=number(data, "kc", where, 1.0, low=0.0, high=2.0, low_open=True),
+            efficiency=number(data, "efficiency", where, 0.9, low=0.0, high=1.0, low_open=True),
+            max_runtime_s=number(data, "max_runtime_s", where, 7200.0, low=0.0, low_open=True),
             calendar=(
                 None
                 if data.get("calendar") is None
@@ -279,7 +236,7 @@ class IrrigationConfig:
             "fullpoint_gain": (0.3, 0.0, 1.0, True),
             "fullpoint_max_offset": (0.05, 0.0, 0.3, False),
         }
-        _unknown_keys(
+        reject_unknown_keys(
             data,
             {
                 "name",
@@ -301,13 +258,13 @@ class IrrigationConfig:
         )
         if "site" not in data:
             raise ValueError(f"{w}.site is required (e.g. 'an_lac')")
-        site = _segment(data["site"], f"{w}.site")
+        site = segment(data["site"], f"{w}.site")
         name = data.get("name", f"irrigation/{site}")
         if not isinstance(name, str) or not name:
             raise ValueError(f"{w}.name must be a non-empty string, got {name!r}")
         kwargs: dict[str, Any] = {}
         for key, (default, low, high, low_open) in scalar_keys.items():
-            kwargs[key] = _number(data, key, w, default, low, high, low_open)
+            kwargs[key] = number(data, key, w, default, low, high, low_open)
         for key in ("pressure_loss_scans", "flow_fault_scans"):
             value = data.get(key, 3)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -322,7 +279,7 @@ class IrrigationConfig:
                 isinstance(pair, Sequence)
                 and not isinstance(pair, str)
                 and len(pair) == 2
-                and all(_finite(x) for x in pair)
+                and all(is_finite_number(x) for x in pair)
             )
             if not ok or not 0.0 <= float(pair[0]) < float(pair[1]) <= 24.0:
                 raise ValueError(
@@ -336,7 +293,7 @@ class IrrigationConfig:
         refill = data.get("refill", "field_capacity")
         if refill == "field_capacity":
             refill_fraction = None
-        elif _finite(refill) and 0.0 < float(refill) <= 1.0:
+        elif is_finite_number(refill) and 0.0 < float(refill) <= 1.0:
             refill_fraction = float(refill)
         else:
             raise ValueError(
@@ -356,7 +313,7 @@ class IrrigationConfig:
             if plot.plot_id == site:
                 raise ValueError(f"{w}.plots[{i}].id must differ from the site id {site!r}")
             seen.add(plot.plot_id)
-        capacity = _number(data, "pump_capacity_lpm", w, low=0.0, low_open=True)
+        capacity = number(data, "pump_capacity_lpm", w, low=0.0, low_open=True)
         for i, plot in enumerate(plots):
             if plot.emitter_flow_lpm > capacity:
                 raise ValueError(
@@ -368,12 +325,12 @@ class IrrigationConfig:
         return cls(
             name=name,
             site=site,
-            start_utc_s=_number(data, "start_utc_s", w),
+            start_utc_s=number(data, "start_utc_s", w),
             plots=plots,
             pump_capacity_lpm=capacity,
-            min_pressure_kpa=_number(data, "min_pressure_kpa", w, low=0.0, high=1000.0),
-            utc_offset_h=_number(data, "utc_offset_h", w, 7.0, -14.0, 14.0),
-            scan_period_s=_number(data, "scan_period_s", w, 60.0, 0.0, low_open=True),
+            min_pressure_kpa=number(data, "min_pressure_kpa", w, low=0.0, high=1000.0),
+            utc_offset_h=number(data, "utc_offset_h", w, 7.0, -14.0, 14.0),
+            scan_period_s=number(data, "scan_period_s", w, 60.0, 0.0, low_open=True),
             windows=tuple(windows),
             refill_fraction=refill_fraction,
             adjust_p=adjust_p,

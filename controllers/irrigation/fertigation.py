@@ -105,6 +105,7 @@ from controllers.io import (
     validate_point_name,
 )
 from controllers.irrigation.controller import Alarm
+from controllers.irrigation.validation import is_finite_number, number
 
 __all__ = [
     "FERTIGATION_COMMANDS",
@@ -125,10 +126,6 @@ _PH_RANGE = (0.0, 14.0)
 
 
 # ---------------------------------------------------------------------- config
-def _finite(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
-
-
 def _number(
     data: Mapping[str, Any],
     key: str,
@@ -138,16 +135,7 @@ def _number(
     low_open: bool = False,
 ) -> float:
     """``data[key]`` (or ``default``) as a float in its range; errors name the key."""
-    if key not in data:
-        return float(default)
-    value = data[key]
-    if not _finite(value):
-        raise ValueError(f"fertigation.{key} must be a finite number, got {value!r}")
-    number = float(value)
-    if number < low or number > high or (low_open and number == low):
-        lo = "(" if low_open else "["
-        raise ValueError(f"fertigation.{key} = {number} outside {lo}{low}, {high}]")
-    return number
+    return number(data, key, "fertigation", default, low, high, low_open)
 
 
 def _schedule(raw: Any) -> tuple[tuple[int, float], ...]:
@@ -161,10 +149,10 @@ def _schedule(raw: Any) -> tuple[tuple[int, float], ...]:
             isinstance(pair, Sequence)
             and not isinstance(pair, str)
             and len(pair) == 2
-            and _finite(pair[0])
+            and is_finite_number(pair[0])
             and float(pair[0]) == int(pair[0])
             and pair[0] >= 0
-            and _finite(pair[1])
+            and is_finite_number(pair[1])
             and pair[1] > 0
         )
         if not ok:
@@ -454,13 +442,13 @@ class FertigationController:
             raise ValueError(
                 f"command {cmd_id}: unknown kind {kind!r}; use one of {FERTIGATION_COMMANDS}"
             )
-        if not _finite(issued_s):
+        if not is_finite_number(issued_s):
             raise ValueError(f"command {cmd_id}: issued_s must be run seconds, got {issued_s!r}")
         cfg = self.config
         setpoint: float | None = None
         if kind == "set_ec":
             top = cfg.ec_max_ms_cm - cfg.ec_deadband_ms_cm
-            if _finite(value) and value is not None:
+            if is_finite_number(value) and value is not None:
                 setpoint = float(value)
             if setpoint is None or not cfg.ec_deadband_ms_cm < setpoint < top:
                 raise ValueError(

@@ -46,8 +46,8 @@ from typing import Any
 
 from controllers.io import Direction, PointSpec, Sample, ValueType, check_scan_time, good_number
 from controllers.irrigation.calendar import CropCalendar
-from controllers.irrigation.config import _number, _segment, _unknown_keys
 from controllers.irrigation.schedule import Candidate, pick_starts
+from controllers.irrigation.validation import number, reject_unknown_keys, segment
 
 __all__ = ["FixedPlot", "FixedScheduleConfig", "FixedScheduleController"]
 
@@ -88,7 +88,7 @@ class FixedScheduleConfig:
         w = "fixed_schedule"
         if not isinstance(data, Mapping):
             raise ValueError(f"{w} config must be a mapping, got {type(data).__name__}")
-        _unknown_keys(
+        reject_unknown_keys(
             data,
             {
                 "name",
@@ -106,7 +106,7 @@ class FixedScheduleConfig:
         )
         if "site" not in data:
             raise ValueError(f"{w}.site is required")
-        site = _segment(data["site"], f"{w}.site")
+        site = segment(data["site"], f"{w}.site")
         name = data.get("name", f"fixed/{site}")
         if not isinstance(name, str) or not name:
             raise ValueError(f"{w}.name must be a non-empty string, got {name!r}")
@@ -139,13 +139,13 @@ class FixedScheduleConfig:
         plots_raw = data.get("plots")
         if not isinstance(plots_raw, Sequence) or isinstance(plots_raw, str) or not plots_raw:
             raise ValueError(f"{w}.plots must be a non-empty list of plots")
-        capacity = _number(data, "pump_capacity_lpm", w, low=0.0, low_open=True)
+        capacity = number(data, "pump_capacity_lpm", w, low=0.0, low_open=True)
         plots: list[FixedPlot] = []
         for i, p in enumerate(plots_raw):
             where = f"{w}.plots[{i}]"
             if not isinstance(p, Mapping):
                 raise ValueError(f"{where} must be a mapping")
-            _unknown_keys(
+            reject_unknown_keys(
                 p,
                 {"id", "household", "area_m2", "emitter_flow_lpm", "efficiency", "calendar"},
                 where,
@@ -154,11 +154,11 @@ class FixedScheduleConfig:
                 if key not in p:
                     raise ValueError(f"{where}.{key} is required")
             plot = FixedPlot(
-                plot_id=_segment(p["id"], f"{where}.id"),
-                household=_segment(p["household"], f"{where}.household"),
-                area_m2=_number(p, "area_m2", where, low=0.0, low_open=True),
-                emitter_flow_lpm=_number(p, "emitter_flow_lpm", where, low=0.0, low_open=True),
-                efficiency=_number(p, "efficiency", where, 0.9, low=0.0, high=1.0, low_open=True),
+                plot_id=segment(p["id"], f"{where}.id"),
+                household=segment(p["household"], f"{where}.household"),
+                area_m2=number(p, "area_m2", where, low=0.0, low_open=True),
+                emitter_flow_lpm=number(p, "emitter_flow_lpm", where, low=0.0, low_open=True),
+                efficiency=number(p, "efficiency", where, 0.9, low=0.0, high=1.0, low_open=True),
                 calendar=(
                     None
                     if p.get("calendar") is None
@@ -176,14 +176,14 @@ class FixedScheduleConfig:
         return cls(
             name=name,
             site=site,
-            start_utc_s=_number(data, "start_utc_s", w),
+            start_utc_s=number(data, "start_utc_s", w),
             plots=tuple(plots),
             pump_capacity_lpm=capacity,
             depth_mm_by_month=tuple(float(d) for d in depths),
             start_hours=tuple(sorted(float(h) for h in hours)),
-            utc_offset_h=_number(data, "utc_offset_h", w, 7.0, -14.0, 14.0),
-            scan_period_s=_number(data, "scan_period_s", w, 60.0, 0.0, low_open=True),
-            skip_after_rain_mm=_number(data, "skip_after_rain_mm", w, 10.0, 0.0),
+            utc_offset_h=number(data, "utc_offset_h", w, 7.0, -14.0, 14.0),
+            scan_period_s=number(data, "scan_period_s", w, 60.0, 0.0, low_open=True),
+            skip_after_rain_mm=number(data, "skip_after_rain_mm", w, 10.0, 0.0),
         )
 
 

@@ -54,8 +54,8 @@ from controllers.io import (
     check_scan_time,
     good_number,
 )
-from controllers.irrigation.config import _finite, _number, _segment, _unknown_keys
 from controllers.irrigation.controller import Alarm
+from controllers.irrigation.validation import is_finite_number, number, reject_unknown_keys, segment
 
 __all__ = [
     "MistHouseConfig",
@@ -101,19 +101,17 @@ class MistHouseConfig:
         """Build from plain data; errors name ``where`` and the key."""
         if not isinstance(data, Mapping):
             raise ValueError(f"{where} must be a mapping, got {type(data).__name__}")
-        _unknown_keys(data, {"id", "mist_flow_lpm", "daily_budget_l"}, where)
+        reject_unknown_keys(data, {"id", "mist_flow_lpm", "daily_budget_l"}, where)
         if "id" not in data:
             raise ValueError(f"{where}.id is required")
         budget = data.get("daily_budget_l")
         return cls(
-            house_id=_segment(data["id"], f"{where}.id"),
-            mist_flow_lpm=_number(
-                data, "mist_flow_lpm", where, low=0.0, high=1000.0, low_open=True
-            ),
+            house_id=segment(data["id"], f"{where}.id"),
+            mist_flow_lpm=number(data, "mist_flow_lpm", where, low=0.0, high=1000.0, low_open=True),
             daily_budget_l=(
                 None
                 if budget is None
-                else _number(data, "daily_budget_l", where, low=0.0, low_open=True)
+                else number(data, "daily_budget_l", where, low=0.0, low_open=True)
             ),
         )
 
@@ -224,10 +222,10 @@ class MistingConfig:
             "off_s": (150.0, 0.0, 86400.0, False),
             "sensor_max_age_s": (60.0, 0.0, 86400.0, True),
         }
-        _unknown_keys(data, {"name", "site", "start_utc_s", "houses", *scalar_keys}, w)
+        reject_unknown_keys(data, {"name", "site", "start_utc_s", "houses", *scalar_keys}, w)
         if "site" not in data:
             raise ValueError(f"{w}.site is required (e.g. 'an_lac')")
-        site = _segment(data["site"], f"{w}.site")
+        site = segment(data["site"], f"{w}.site")
         name = data.get("name", f"misting/{site}")
         if not isinstance(name, str) or not name:
             raise ValueError(f"{w}.name must be a non-empty string, got {name!r}")
@@ -240,13 +238,13 @@ class MistingConfig:
             MistHouseConfig.from_mapping(h, f"{w}.houses[{i}]") for i, h in enumerate(houses_raw)
         )
         kwargs = {
-            key: _number(data, key, w, default, low, high, low_open)
+            key: number(data, key, w, default, low, high, low_open)
             for key, (default, low, high, low_open) in scalar_keys.items()
         }
         return cls(
             name=name,
             site=site,
-            start_utc_s=_number(data, "start_utc_s", w),
+            start_utc_s=number(data, "start_utc_s", w),
             houses=houses,
             **kwargs,
         )
@@ -503,6 +501,6 @@ class MistingController:
 
 
 def _time(value: Any, what: str) -> float:
-    if not _finite(value):
+    if not is_finite_number(value):
         raise ValueError(f"snapshot {what} must be a finite number, got {value!r}")
     return float(value)
