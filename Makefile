@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Debian packages the tests run for real (the fog node's MQTT broker)
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test system-deps lint bench bench-signals bench-flood bench-lighting network clean
+.PHONY: demo test system-deps lint bench bench-signals bench-flood bench-lighting bench-agri network clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ bench-flood: $(STAMP)
 ## Street-lighting benchmark: a sampled year of the Hùng Vương pilot, 3 configurations (~7 min).
 bench-lighting: $(STAMP)
 	$(PY) bench/lighting.py | tee -a bench/results/lighting.jsonl
+
+## Agriculture benchmark: a full season at both cooperatives, smart vs fixed, and the
+## water balance against pyfao56 (~6 min).
+bench-agri: $(STAMP)
+	$(PY) bench/agri.py | tee -a bench/results/agri.jsonl
 
 ## Rebuild the Đông Hà SUMO network from the OpenStreetMap extract.
 network: $(STAMP)

@@ -16,6 +16,7 @@ paired comparison.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,8 +56,8 @@ class SiteRun:
 
     @property
     def speed_x_real_time(self) -> float:
-        """Simulated seconds per wall second."""
-        return self.sim_s / self.wall_s if self.wall_s > 0 else float("inf")
+        """Simulated seconds per wall second (NaN when the wall time is unknown)."""
+        return self.sim_s / self.wall_s if self.wall_s > 0 else float("nan")
 
 
 def season_weather(start: datetime, days: float, seed: int) -> WeatherSeries:
@@ -122,6 +123,10 @@ def run_site(
     )
 
 
+def _whole(x: float) -> int | None:
+    return round(x) if math.isfinite(x) else None
+
+
 def summarise_pair(smart: SiteRun, fixed: SiteRun) -> dict[str, Any]:
     """The comparison figures of a smart and a fixed run of the same site."""
     s, f = smart.kpis, fixed.kpis
@@ -154,8 +159,8 @@ def summarise_pair(smart: SiteRun, fixed: SiteRun) -> dict[str, Any]:
         "etc_mm": r(s["etc_mm"], 1),
         "smart_alarms": smart.alarms,
         "speed_x_real_time": {
-            "smart": round(smart.speed_x_real_time),
-            "fixed": round(fixed.speed_x_real_time),
+            "smart": _whole(smart.speed_x_real_time),
+            "fixed": _whole(fixed.speed_x_real_time),
         },
     }
 

@@ -129,6 +129,10 @@ def run(
         from viz.lighting_report import make_lighting_report
 
         make_lighting_report(result.run_dir)
+    if report and scenario.outputs.report and scenario.plants.agri is not None:
+        from viz.agri_report import make_agri_report
+
+        make_agri_report(result.run_dir)
     _print_kpis(result.kpis)
     _out.print(f"run folder: {result.run_dir}  ({result.wall_s:.0f} s wall)")
     violations = result.kpis.get("interlock_violations", 0)
@@ -141,7 +145,41 @@ def run(
         raise typer.Exit(code=1)
 
 
+def _print_agri(agri: dict[str, Any]) -> None:
+    table = Table(title="Agriculture", show_lines=False)
+    for column in ("site", "controller", "water m³", "pump kWh", "stress days", "yield loss"):
+        table.add_column(column, justify="left" if column in ("site", "controller") else "right")
+    for site, block in agri.items():
+        if not isinstance(block, dict) or "kpis" not in block:
+            continue
+        runs = [(block["controller"], block["kpis"])]
+        if "fixed_kpis" in block:
+            runs.append(("fixed", block["fixed_kpis"]))
+        for kind, k in runs:
+            table.add_row(
+                site,
+                kind,
+                f"{k['water_m3']:.0f}",
+                f"{k['pump_energy_kwh']:.0f}",
+                f"{k['stress_days']:g}",
+                f"{100 * k['yield_loss_proxy']:.2f} %",
+            )
+    _out.print(table)
+    for site, block in agri.items():
+        comp = block.get("comparison") if isinstance(block, dict) else None
+        if comp:
+            _out.print(
+                f"{site}: smart uses {100 * comp['water_saving']:.1f} % less water than the "
+                f"farmers' fixed schedule (stress days {comp['stress_days']['smart']:g} vs "
+                f"{comp['stress_days']['fixed']:g})"
+            )
+        elif isinstance(block, dict) and "error" in block:
+            _err.print(f"agri KPIs failed: {block['error']}")
+
+
 def _print_kpis(kpis: dict[str, Any]) -> None:
+    if "agri" in kpis:
+        _print_agri(kpis["agri"])
     table = Table(title="KPIs", show_lines=False)
     for column in ("class", "completed", "mean delay (s)", "mean travel time (s)", "mean stops"):
         table.add_column(column, justify="right" if column != "class" else "left")
@@ -156,7 +194,8 @@ def _print_kpis(kpis: dict[str, Any]) -> None:
             f"{k['mean_travel_time_s']:.1f}",
             f"{k['mean_stops']:.2f}",
         )
-    _out.print(table)
+    if "vehicles_completed" in kpis:  # traffic was simulated
+        _out.print(table)
     queues = kpis.get("max_queue_m", {})
     if queues:
         worst = sorted(queues.items(), key=lambda kv: -kv[1])[:5]

@@ -19,6 +19,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from fnmatch import fnmatch
 from importlib import metadata
 from pathlib import Path
@@ -37,7 +38,8 @@ from sim.traffic.hires_log import write_hires_logs
 from sim.traffic.kpis import trip_kpis, vehicle_classes
 from sim.traffic.layout import point_segment, read_signal_layouts
 from sim.traffic.plant import TrafficPlant, TrafficPlantConfig
-from sim.weather import WeatherPlant, generate_climate, load_weather_csv
+from sim.weather import WeatherPlant, WeatherSeries, generate_climate, load_weather_csv
+from twin.agri_run import AgriParts, add_agri, agri_weather_span
 from twin.eventlog import EventLog
 from twin.flood_coupling import FloodTrafficCoupling
 from twin.flood_setup import build_flood_controllers, build_flood_plant, warning_sites
@@ -305,6 +307,7 @@ def run_scenario(
     plant: TrafficPlant | None = None
     flood_parts: _FloodParts | None = None
     lighting_parts: LightingParts | None = None
+    agri_parts: AgriParts | None = None
     monitor: ConflictMonitorBank | None = None
     classes: dict[str, str] = {}
     plans: dict[str, SignalPlan] = {}
@@ -394,17 +397,20 @@ def run_scenario(
                     encoding="utf-8",
                 )
         weather = scenario.plants.weather
+        series: WeatherSeries | None = None
+        if weather is not None and weather.source == "csv":
+            if weather.csv is None:
+                raise ValueError("plants.weather.source is 'csv' but plants.weather.csv is not set")
+            series = load_weather_csv(weather.csv)
+        elif weather is not None or scenario.plants.agri is not None:
+            if scenario.plants.agri is None:
+                first, span = scenario.start, scenario.duration + 3600.0
+            else:  # agriculture needs yesterday's ET0 and tomorrow's forecast
+                before, after = agri_weather_span(scenario)
+                first, span = scenario.start - timedelta(seconds=before), before + after
+            series = generate_climate(first, span, rng=rng.stream("weather"))
         if weather is not None:
-            if weather.source == "csv":
-                if weather.csv is None:
-                    raise ValueError(
-                        "plants.weather.source is 'csv' but plants.weather.csv is not set"
-                    )
-                series = load_weather_csv(weather.csv)
-            else:
-                series = generate_climate(
-                    scenario.start, scenario.duration + 3600.0, rng=rng.stream("weather")
-                )
+            assert series is not None
             kernel.add_plant(WeatherPlant(series, step_s=weather.step_s, run_start=scenario.start))
         flood_parts = _add_flood(kernel, scenario, run_dir, rng, plant, log, manifest)
         lighting_parts = add_lighting(
@@ -416,6 +422,7 @@ def run_scenario(
             manifest,
             flood=flood_parts.plant if flood_parts is not None else None,
         )
+        agri_parts = add_agri(kernel, scenario, rng, log, manifest, run_dir, series)
         _schedule_events(kernel, scenario)
     except Exception as err:
         manifest["status"] = "setup_failed"
@@ -481,6 +488,11 @@ def run_scenario(
         kpis["oversaturated_junctions"] = sorted(k for k, p in plans.items() if p.oversaturated)
     if flood_parts is not None:
         kpis.update(flood_parts.kpis(run_dir, plant))
+    if agri_parts is not None:
+        try:
+            kpis["agri"] = agri_parts.kpis(run_dir)
+        except Exception as err:  # a reporting bug must not lose the run's other outputs
+            kpis["agri"] = {"error": f"{type(err).__name__}: {err}"}
     if lighting_parts is not None:
         try:
             kpis["lighting"] = lighting_parts.kpis(run_dir)

@@ -44,13 +44,13 @@ __all__ = [
 CITY_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 _DURATION_RE = re.compile(
-    r"^\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*(?:m|min))?\s*"
-    r"(?:(\d+(?:\.\d+)?)\s*s)?\s*$"
+    r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*"
+    r"(?:(\d+(?:\.\d+)?)\s*(?:m|min))?\s*(?:(\d+(?:\.\d+)?)\s*s)?\s*$"
 )
 
 
 def parse_duration(value: Any) -> float:
-    """Seconds from a number (s), ``"2h30m"``, ``"90min"``, ``"45 s"`` or ``"02:30:00"``.
+    """Seconds from a number (s), ``"2h30m"``, ``"90min"``, ``"45 s"``, ``"30d"`` or ``"02:30:00"``.
 
     Raises ValueError for text it cannot read, and for non-positive or non-finite values.
     """
@@ -69,8 +69,8 @@ def parse_duration(value: Any) -> float:
                 raise ValueError(
                     f"cannot read duration {value!r}; write e.g. 9000, '2h30m' or '02:30:00'"
                 )
-            h, m, s = (float(g) if g else 0.0 for g in match.groups())
-            seconds = h * 3600 + m * 60 + s
+            d, h, m, s = (float(g) if g else 0.0 for g in match.groups())
+            seconds = d * 86400 + h * 3600 + m * 60 + s
     else:
         raise ValueError(f"a duration is a number of seconds or text like '2h30m', not {value!r}")
     if not (seconds > 0 and seconds < float("inf")):
@@ -194,6 +194,42 @@ class LightingConfig(_Strict):
     faults: list[LightingFaultConfig] = Field(default_factory=list)
 
 
+class AgriFaultConfig(_Strict):
+    """A fault injected into a cooperative's field hardware (``sim.agri``)."""
+
+    kind: Literal[
+        "probe_dead", "probe_stuck", "pump_failure", "burst_lateral", "blocked_emitters",
+        "valve_stuck_open", "valve_stuck_shut",
+    ]  # fmt: skip
+    target: str = Field(min_length=1, description="plot id (AL-H03-P1) or, for pump_failure, site")
+    at: float | str = Field(
+        description="seconds after start, or clock time 'HH:MM' on the start day"
+    )
+    until: float | str | None = Field(None, description="when it ends; null: to the end of the run")
+    value: float = Field(
+        0.5, ge=0, description="blocked_emitters: fraction 0..1; burst_lateral: hole area, mm²"
+    )
+
+
+class AgriConfig(_Strict):
+    """The An Lạc and Đông Thanh cooperatives (``sim.agri``): soil, crops, drip, sensors."""
+
+    sites: list[Literal["AL", "DT"]] = Field(
+        default=["AL", "DT"], min_length=1, description="AL: An Lạc, DT: Đông Thanh"
+    )
+    sites_file: Path | None = Field(None, description="null: scenarios/dongha/agri/sites.yaml")
+    step_s: float = Field(
+        60.0, gt=0, le=600, description="plant step, s (10 when misting or fertigation run)"
+    )
+    repeat_gap_d: float | None = Field(
+        7.0, ge=0, description="days fallow before a plot is replanted; null: one cycle only"
+    )
+    initial_depletion_fraction: float = Field(0.0, ge=0, le=1, description="share of TAW")
+    net_house_climate: bool = Field(True, description="simulate the net houses' air and mist")
+    fertigation: bool = Field(True, description="simulate the nutrient tank")
+    faults: list[AgriFaultConfig] = Field(default_factory=list)
+
+
 class PlantsConfig(_Strict):
     """Which plant models are on, with their data."""
 
@@ -201,6 +237,7 @@ class PlantsConfig(_Strict):
     weather: WeatherConfig | None = None
     flood: FloodConfig | None = None
     lighting: LightingConfig | None = None
+    agri: AgriConfig | None = None
 
 
 class SignalControllerConfig(_Strict):
@@ -280,12 +317,39 @@ class LightingControllerSchema(_Strict):
     )
 
 
+class FogNodeSchema(_Strict):
+    """Run a site's controllers on a fog node (``hil.fog``): a durable outbox of telemetry."""
+
+    uplink: str | None = Field(
+        None, description="mqtt://host:port of the centre's broker; null: buffer on disk only"
+    )
+
+
+class IrrigationControllerSchema(_Strict):
+    """The cooperatives' controllers (``controllers.irrigation``), one set per site."""
+
+    kind: Literal["smart", "fixed"] = Field(
+        "smart",
+        description="smart: probe + ET checkbook + forecast, misting, fertigation; "
+        "fixed: the farmers' daily schedule (with fertigation when the tank is on)",
+    )
+    compare_with_fixed: bool = Field(
+        True, description="also run the fixed schedule on the same weather and seed and report both"
+    )
+    overrides: dict[str, Any] = Field(
+        default_factory=dict,
+        description="keys of controllers.irrigation.config replacing the twin's defaults",
+    )
+    fog_node: FogNodeSchema | None = Field(None, description="null: the kernel scans them directly")
+
+
 class ControllersConfig(_Strict):
     """Which controllers run."""
 
     signals: SignalControllerConfig | None = None
     flood: FloodWarningConfig | None = None
     lighting: LightingControllerSchema | None = None
+    irrigation: IrrigationControllerSchema | None = None
 
 
 class FloodTrafficCouplingConfig(_Strict):
