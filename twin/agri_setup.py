@@ -29,6 +29,9 @@ Design numbers (derived, stated once here):
   calibrated to ±0.01 m³/m³ misjudges a 0.3 m root zone by ±3 mm, a third of
   a leafy vegetable's RAW, so starting at RAW itself would stress the plots
   whose probe reads wet.
+- **Rain-skip cap** at 90 % of RAW: a forecast defers a plot's water only that
+  far; a wrong forecast (about one rain call in four, :mod:`sim.weather.forecast`)
+  must not push shallow-rooted vegetables into stress.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from sim.agri.sites import Site
 from sim.weather import DONGHA_NORMALS, LOCAL_TZ
 
 __all__ = [
+    "SKIP_CAP_FRACTION",
     "SMART_WINDOWS",
     "TRIGGER_FRACTION",
     "fertigation_config",
@@ -61,6 +65,7 @@ __all__ = [
 
 SMART_WINDOWS = ((0.0, 9.5), (11.5, 17.0), (20.0, 24.0))
 TRIGGER_FRACTION = 0.7
+SKIP_CAP_FRACTION = 0.9
 
 
 def _midnight_utc_s(day: date) -> float:
@@ -128,6 +133,7 @@ def smart_config(
         "min_pressure_kpa": 0.5 * site.hydraulics.min_pressure_kpa,
         "windows": [list(w) for w in SMART_WINDOWS],
         "trigger_fraction": TRIGGER_FRACTION,
+        "skip_cap_fraction": SKIP_CAP_FRACTION,
         "adjust_p": True,
         "plots": plots,
     }

@@ -15,6 +15,8 @@ after ``=``)::
     pressure_lockout_s: 3600           # s the pump stays off after a loss (= 3600)
     windows: [[5, 8], [16, 18]]        # local hours [start, end), 0 <= start < end <= 24
     skip_threshold_mm: 3.5             # skip new runs when prob × forecast >= this (= 3.5)
+    skip_cap_fraction: 1.0             # ...but not once Dr >= this × RAW (= 1.0: at the onset
+                                       #   of stress); then water less the expected rain
     fullpoint_settle_s: 7200           # s after a refill to take the probe's full point;
                                        #   0 disables the calibration (= 7200)
     fullpoint_gain: 0.3                # share of the full-point error corrected, (0, 1]
@@ -187,6 +189,7 @@ class IrrigationConfig:
     pressure_lockout_s: float = 3600.0
     windows: tuple[tuple[float, float], ...] = ((5.0, 8.0), (16.0, 18.0))
     skip_threshold_mm: float = 3.5
+    skip_cap_fraction: float = 1.0
     refill_fraction: float | None = None
     adjust_p: bool = False
     probe_bad_after_s: float = 1800.0
@@ -221,6 +224,7 @@ class IrrigationConfig:
         scalar_keys = {
             "pressure_lockout_s": (3600.0, 0.0, math.inf, False),
             "skip_threshold_mm": (3.5, 0.0, 500.0, False),
+            "skip_cap_fraction": (1.0, 0.0, 10.0, True),
             "probe_bad_after_s": (1800.0, 0.0, math.inf, True),
             "et0_hold_s": (172800.0, 0.0, math.inf, True),
             "checkbook_max_age_s": (259200.0, 0.0, math.inf, True),

@@ -29,7 +29,10 @@ Decision per plot
   min(plot max, factor × planned + 1 scan).
 * New runs start only inside an irrigation window (local time from
   ``start_utc_s + now`` and ``utc_offset_h``), not while ``forecast_prob ×
-  forecast_rain_mm ≥ skip_threshold_mm``, not on a day skipped by command,
+  forecast_rain_mm ≥ skip_threshold_mm`` — unless the plot's depletion has
+  reached ``skip_cap_fraction × RAW`` (the rain is late, stress is near): then
+  it gets its water less the expected rain (at least half), — not on a day
+  skipped by command,
   not within ``rest_s`` after the plot's last run. A run ends when the
   delivered volume (∫ flow_lpm dt; design flow while the meter is bad) reaches
   the target, at max runtime, at the window end, or on any fail-safe.
@@ -44,7 +47,9 @@ leafy vegetable's RAW, and a probe that reads dry makes a controller water
 again and again. Growers calibrate probes on the "full point": the reading a
 while after the soil was brought to field capacity. The controller does the
 same: ``fullpoint_settle_s`` after an automatic run that refilled the plot to
-field capacity, the expected water content is ``θFC − ETc since then /
+field capacity, or after a rain event (bursts less than 6 h apart) larger than
+the plot's TAW (which leaves any root zone at field capacity; the wet season
+has few irrigations to learn from), the expected water content is ``θFC − ETc since then /
 (1000 Zr)``; the per-plot correction added to every reading moves by
 ``fullpoint_gain`` of the difference towards it (clamped to
 ±``fullpoint_max_offset``). A wet-reading probe leaves the soil short of field
@@ -99,6 +104,7 @@ _SNAPSHOT_VERSION = 2
 _SEEN_MAX = 4096
 COMMAND_KINDS = ("irrigate", "skip_today", "stop_all", "resume", "reset")
 _DAY = 86_400.0
+_RAIN_EVENT_GAP_S = 6 * 3600.0  # dry spell (s) that separates two rain events
 
 # (leaf, unit, low, high, stale_after_s, bad_after_s, description)
 _PLOT_INPUTS = (
@@ -176,6 +182,8 @@ class IrrigationController:
         self._lockout_until_s = -math.inf
         self._hold = False
         self._site_skip_day: int | None = None
+        self._rain_event_mm = 0.0  # rain of the current (or last) rain event
+        self._rain_last_s: float | None = None
         self._seen: list[str] = []
         self._last_issued: dict[str, float] = {}
         self._alarms: list[Alarm] = []
@@ -387,6 +395,12 @@ class IrrigationController:
             self._lockout_until_s = now + cfg.pressure_lockout_s
             self._pressure_count = 0
 
+        if rain > 0.0:
+            gap = None if self._rain_last_s is None else now - self._rain_last_s
+            if gap is None or gap > _RAIN_EVENT_GAP_S:
+                self._rain_event_mm = 0.0  # a new rain event
+            self._rain_event_mm += rain
+            self._rain_last_s = now
         fallow: dict[str, bool] = {}
         raw_mm: dict[str, float] = {}
         for pid, plot in self._plots.items():
@@ -439,6 +453,14 @@ class IrrigationController:
                 and now - sample.source_time > cfg.probe_bad_after_s
             ):
                 theta = None
+            if (
+                rain > 0.0
+                and cfg.fullpoint_settle_s > 0
+                and not fallow[pid]
+                and self._rain_event_mm >= taw
+            ):  # a rain event larger than the whole root zone leaves it at field capacity
+                st["fullpoint_at"] = now + cfg.fullpoint_settle_s
+                st["fullpoint_et_mm"] = 0.0
             if theta is not None and cfg.fullpoint_settle_s > 0:
                 self._learn_full_point(st, plot.theta_fc, zr, theta, now, dt, kc, book)
             probe_dr = (
@@ -486,16 +508,19 @@ class IrrigationController:
                 elif (
                     in_window
                     and not fallow[pid]
-                    and not rain_skip
                     and self._site_skip_day != day
                     and st["skip_day"] != day
                     and dr >= cfg.trigger_fraction * raw_mm[pid] - 1e-9
+                    and (not rain_skip or dr >= cfg.skip_cap_fraction * raw_mm[pid] - 1e-9)
                 ):
                     net = (
                         dr
                         if cfg.refill_fraction is None
                         else min(dr, cfg.refill_fraction * raw_mm[pid])
                     )
+                    if rain_skip:  # the rain is late: water now, leave room for it
+                        assert fc_mm is not None and fc_p is not None
+                        net = max(net - fc_mm * fc_p, 0.5 * net)
                     manual, urgency = False, dr / raw_mm[pid]
                 else:
                     continue
@@ -559,6 +584,8 @@ class IrrigationController:
             "lockout_until_s": fin(self._lockout_until_s),
             "hold": self._hold,
             "site_skip_day": self._site_skip_day,
+            "rain_event_mm": self._rain_event_mm,
+            "rain_last_s": self._rain_last_s,
             "seen": list(self._seen),
             "last_issued": dict(self._last_issued),
             "alarms": [asdict(a) for a in self._alarms],
@@ -609,6 +636,8 @@ class IrrigationController:
         self._lockout_until_s = -math.inf if lockout is None else float(lockout)
         self._hold = bool(state["hold"])
         self._site_skip_day = state["site_skip_day"]
+        self._rain_event_mm = float(state["rain_event_mm"])
+        self._rain_last_s = None if state["rain_last_s"] is None else float(state["rain_last_s"])
         self._seen = [str(s) for s in state["seen"]]
         self._last_issued = {str(k): float(v) for k, v in state["last_issued"].items()}
         self._alarms = alarms

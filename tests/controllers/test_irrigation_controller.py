@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -98,10 +99,22 @@ def test_plot_at_raw_gets_water_below_does_not() -> None:
 
 
 def test_forecast_skip() -> None:
+    # Dr 20 mm: past the trigger (0.5 RAW = 13.5 mm), short of the skip cap (RAW = 27 mm)
     for (mm, prob), expect in (((5.0, 0.7), False), ((5.0, 0.6), True)):
-        ctrl = make([("AL-H01-P1", "AL-H01", 10)])
-        out = ctrl.scan(0.0, inputs(ctrl, 0.0, {"AL-H01-P1": theta_for(40.0)}, fc=(mm, prob)))
+        ctrl = make([("AL-H01-P1", "AL-H01", 10)], trigger_fraction=0.5)
+        out = ctrl.scan(0.0, inputs(ctrl, 0.0, {"AL-H01-P1": theta_for(20.0)}, fc=(mm, prob)))
         assert out["agri/AL-H01-P1/valve_open"] is expect
+
+
+def test_a_late_rain_no_longer_defers_a_plot_past_the_cap() -> None:
+    """At the cap the plot gets its water less the expected rain (here 3.5 mm)."""
+    ctrl = make([("AL-H01-P1", "AL-H01", 10)], trigger_fraction=0.5, skip_cap_fraction=0.9)
+    vwc = {"AL-H01-P1": theta_for(30.0)}  # Dr 30 mm >= 0.9 RAW = 24.3 mm
+    out = ctrl.scan(0.0, inputs(ctrl, 0.0, vwc, fc=(5.0, 0.7)))
+    assert out["agri/AL-H01-P1/valve_open"] is True
+    run = ctrl.snapshot()["plots"]["AL-H01-P1"]["run"]
+    assert run["target_l"] == pytest.approx((30.0 - 3.5) / 0.9 * 10)
+    assert run["full"] is False  # not a refill to field capacity: no full-point check
 
 
 def test_window_enforcement() -> None:
