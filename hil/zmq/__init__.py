@@ -18,7 +18,7 @@ from hil.zmq.client import LinkDownError, Step, WriteRejected, ZmqControllerLink
 from hil.zmq.curve import keypair
 from hil.zmq.field import ZmqField
 from hil.zmq.frames import FrameError
-from hil.zmq.runner import RunReport, ScanRecord, run_controller
+from hil.runner import RunReport, ScanRecord, run_controller
 
 __all__ = [
     "FrameError",
