@@ -221,9 +221,15 @@ def fertigation_config(site: Site, overrides: Mapping[str, Any] | None = None) -
         "ec_setpoint_ms_cm": 0.8 if flowers else 1.0,
         "ph_target": 6.1,
         # sized for sim.agri.plant.SITE_TANK on a ~290 L/min main (est.)
-        "pulse_s": 30,
-        "mix_wait_s": 60,
+        "pulse_s": 20,
+        "mix_wait_s": 40,
         "max_dose_s_per_h": 1800,
+        # a standing tank degasses CO2 towards pH ~8.4 (100 mg/L CaCO3 alkalinity in
+        # equilibrium with air); only beyond 9 is the pH a fault
+        "ph_max_abs": 9.0,
+        # a pulse's rise is partly eaten by dilution at the full draw: judge on 6 pulses
+        "ec_min_rise_ms_cm": 0.015,
+        "no_response_pulses": 6,
     }
     data.update(overrides or {})
     return FertigationConfig.from_mapping(data)
