@@ -48,11 +48,22 @@ __all__ = ["ControllerLink", "FieldEndpoint", "LinkStats", "StepFrame"]
 
 
 class StepFrame(Protocol):
-    """One lock-step frame as the controller side sees it."""
+    """One lock-step frame as the controller side sees it (read-only)."""
 
-    k: int  # step number, 0, 1, 2, ...
-    now: float  # run time (s) of the step
-    samples: Mapping[str, Sample]  # every INPUT point of the controller at ``now``
+    @property
+    def k(self) -> int:
+        """Step number, 0, 1, 2, ..."""
+        ...
+
+    @property
+    def now(self) -> float:
+        """Run time (s) of the step."""
+        ...
+
+    @property
+    def samples(self) -> Mapping[str, Sample]:
+        """Every INPUT point of the controller at ``now``."""
+        ...
 
 
 class LinkStats(Protocol):

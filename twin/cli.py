@@ -32,6 +32,11 @@ signals_app = typer.Typer(no_args_is_help=True, help="Signal control tools.")
 app.add_typer(signals_app, name="signals")
 lighting_app = typer.Typer(no_args_is_help=True, help="Street lighting (Hùng Vương pilot) tools.")
 app.add_typer(lighting_app, name="lighting")
+hil_app = typer.Typer(
+    no_args_is_help=True,
+    help="Hardware in the loop: serve a simulated device, or run a controller against one.",
+)
+app.add_typer(hil_app, name="hil")
 
 _err = Console(stderr=True, highlight=False)
 _out = Console(highlight=False)
@@ -342,6 +347,121 @@ def lighting_year(
         raise typer.Exit(2) from err
     for summary in summaries:
         typer.echo(json.dumps(summary, ensure_ascii=False))
+
+
+@hil_app.command("serve")
+def hil_serve(
+    scenario_file: Annotated[Path, typer.Argument(help="scenario YAML with plants.agri")],
+    site: Annotated[str, typer.Option(help="the cooperative to emulate: AL or DT")] = "DT",
+    protocol: Annotated[str, typer.Option(help="zmq or opcua")] = "zmq",
+    mode: Annotated[str, typer.Option(help="lockstep or realtime")] = "lockstep",
+    duration: Annotated[str | None, typer.Option(help="override: plant time, e.g. '2h'")] = None,
+    speed: Annotated[float, typer.Option(help="realtime: × wall clock")] = 1.0,
+    pub: Annotated[str, typer.Option(help="zmq: telemetry endpoint")] = "tcp://127.0.0.1:5556",
+    rep: Annotated[str, typer.Option(help="zmq: request endpoint")] = "tcp://127.0.0.1:5557",
+    url: Annotated[str, typer.Option(help="opcua: endpoint")] = "opc.tcp://127.0.0.1:4840/dongha",
+    user: Annotated[str | None, typer.Option(help="opcua: operator user (may write)")] = None,
+    password: Annotated[str | None, typer.Option(help="opcua: operator password")] = None,
+    anonymous_read: Annotated[
+        bool, typer.Option(help="opcua: anonymous read-only on loopback")
+    ] = False,
+    map_out: Annotated[Path | None, typer.Option("--map", help="opcua: write the mapping")] = None,
+    timeout: Annotated[float, typer.Option(help="lockstep: wait per step, s")] = 60.0,
+) -> None:
+    """Expose a cooperative's irrigation gateway (the simulated plant) as the field device."""
+    from twin.hil_devices import build_site_plant, serve_lockstep_report, serve_realtime
+
+    overrides: dict[str, Any] = {} if duration is None else {"duration": duration}
+    scenario = _load(scenario_file, overrides)
+    try:
+        plant = build_site_plant(scenario, site)
+    except ValueError as err:
+        raise _bad_input([f"{scenario_file}: {err}"]) from None
+    points = list(plant.points())
+    endpoint: Any
+    if protocol == "zmq":
+        from hil.zmq import ZmqField
+
+        endpoint = ZmqField(points, pub=pub, rep=rep)
+    elif protocol == "opcua":
+        from hil.opcua import OpcUaField, OpcUaUser, Security, write_mapping
+
+        users = [] if user is None else [OpcUaUser.with_password(user, password or "", "operator")]
+        endpoint = OpcUaField(
+            points,
+            url,
+            run_start_utc_s=scenario.start.timestamp(),
+            security=Security.NONE,
+            users=users,
+            allow_anonymous_loopback=anonymous_read,
+        )
+    else:
+        raise _bad_input([f"--protocol {protocol!r}: use zmq or opcua"])
+    endpoint.start()
+    try:
+        where = (
+            f"{endpoint.pub_endpoint} (telemetry), {endpoint.rep_endpoint} (requests)"
+            if protocol == "zmq"
+            else endpoint.url
+        )
+        _out.print(f"{plant.name} ({len(points)} points, {mode}) on {where}")
+        if protocol == "opcua" and map_out is not None:
+            write_mapping(map_out, endpoint.mapping())
+            _out.print(f"mapping written to {map_out}")
+        if mode == "lockstep":
+            steps = round(scenario.duration / plant.step_s)
+            report = serve_lockstep_report(plant, endpoint, steps, timeout)
+        elif mode == "realtime":
+            report = serve_realtime(plant, endpoint, scenario.duration, speed=speed)
+        else:
+            raise _bad_input([f"--mode {mode!r}: use lockstep or realtime"])
+    finally:
+        if hasattr(endpoint, "end"):
+            endpoint.end()
+        endpoint.stop()
+    typer.echo(json.dumps({"steps": report.steps, "wall_s": round(report.wall_s, 3),
+                           "max_drift_s": round(report.max_drift_s, 4),
+                           "mean_drift_s": round(report.mean_drift_s, 4),
+                           "kpis": {k: v for k, v in plant.kpis().items()
+                                    if not isinstance(v, dict)}}))  # fmt: skip
+
+
+@hil_app.command("run-controller")
+def hil_run_controller(
+    scenario_file: Annotated[Path, typer.Argument(help="scenario YAML with the controller")],
+    controller: Annotated[str, typer.Argument(help="e.g. irrigation/DT, fertigation/AL")],
+    zmq: Annotated[str | None, typer.Option(help="PUB_URL,REP_URL of a ZeroMQ field")] = None,
+    opcua: Annotated[str | None, typer.Option(help="URL of an OPC-UA server")] = None,
+    map_file: Annotated[Path | None, typer.Option("--map", help="opcua: point ↔ NodeId")] = None,
+    user: Annotated[str | None, typer.Option(help="opcua user")] = None,
+    password: Annotated[str | None, typer.Option(help="opcua password")] = None,
+    mode: Annotated[str, typer.Option(help="lockstep or realtime")] = "lockstep",
+    duration: Annotated[float | None, typer.Option(help="realtime: wall seconds")] = None,
+    connect_timeout: Annotated[float, typer.Option(help="s")] = 30.0,
+) -> None:
+    """Run one of the scenario's controllers, unchanged, against a (simulated or real) device."""
+    from hil.runner import run_controller
+    from twin.hil_devices import build_site_controller, open_link
+
+    scenario = _load(scenario_file, {})
+    try:
+        ctrl = build_site_controller(scenario, controller)
+        urls = None if zmq is None else tuple(zmq.split(",", 1))
+        if urls is not None and len(urls) != 2:
+            raise ValueError("--zmq needs PUB_URL,REP_URL")
+        link = open_link(
+            ctrl, zmq=urls, opcua=opcua, mapping=map_file, user=user, password=password
+        )
+    except ValueError as err:
+        raise _bad_input([str(err)]) from None
+    link.connect(connect_timeout)
+    try:
+        report = run_controller(link, ctrl, mode, duration_s=duration, keep_records=False)
+    finally:
+        link.close()
+    typer.echo(json.dumps({"controller": ctrl.name, "scans": report.scans,
+                           "ended_by": report.ended_by,
+                           "write_failures": report.write_failures}))  # fmt: skip
 
 
 if __name__ == "__main__":  # pragma: no cover

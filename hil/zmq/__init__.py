@@ -14,11 +14,11 @@ Of this project, only ``controllers.io`` is imported.
 
 from __future__ import annotations
 
+from hil.runner import RunReport, ScanRecord, run_controller
 from hil.zmq.client import LinkDownError, Step, WriteRejected, ZmqControllerLink
 from hil.zmq.curve import keypair
 from hil.zmq.field import ZmqField
 from hil.zmq.frames import FrameError
-from hil.runner import RunReport, ScanRecord, run_controller
 
 __all__ = [
     "FrameError",

@@ -1,0 +1,162 @@
+"""Device emulators and remote controllers for ``twin hil serve`` / ``twin hil run-controller``.
+
+``serve``: the scenario's plant stands in for the field device and is exposed
+over OPC-UA or ZeroMQ exactly as the device would be: today the cooperatives'
+irrigation gateways (``plants.agri``: soil probes, flow meters, pump pressure,
+station ET0, forecast, valves, pump, and the net-house and tank points when
+they are on). Lock-step (deterministic, as fast as the controller answers) or
+real time (paced by the wall clock, with a drift figure).
+
+``run-controller``: the scenario's controller of one site, unchanged, against
+any such endpoint, simulated or real.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from controllers.io import Controller, Direction, Sample
+from hil.bridge import ControllerLink, FieldEndpoint
+from sim.agri.plant import AgriPlant
+from sim.agri.sites import load_sites
+from sim.weather import generate_climate
+from twin.agri_run import _controllers, agri_weather_span, plant_config
+from twin.hil_session import serve_lockstep
+from twin.rng import RngRegistry
+from twin.scenario import Scenario
+
+__all__ = ["ServeReport", "build_site_controller", "build_site_plant", "serve_realtime"]
+
+
+def build_site_plant(scenario: Scenario, site_id: str) -> AgriPlant:
+    """The scenario's plant of one cooperative site (same seeds as ``twin run``)."""
+    cfg = scenario.plants.agri
+    if cfg is None:
+        raise ValueError(
+            "twin hil serves plants.agri (the irrigation gateways); this scenario has none"
+        )
+    if site_id not in cfg.sites:
+        raise ValueError(f"site {site_id!r} is not in plants.agri.sites {list(cfg.sites)}")
+    from datetime import timedelta
+
+    rng = RngRegistry(scenario.seed)
+    before, after = agri_weather_span(scenario)
+    weather = generate_climate(
+        scenario.start - timedelta(seconds=before), before + after, rng=rng.stream("weather")
+    )
+    site = {s.id: s for s in load_sites(cfg.sites_file)}[site_id]
+    seed = rng.integer_seed(f"agri/{site_id}")
+    return AgriPlant(
+        site, weather, run_start=scenario.start, rng=np.random.default_rng(seed),
+        config=plant_config(cfg),
+    )  # fmt: skip
+
+
+def build_site_controller(scenario: Scenario, name: str) -> Controller:
+    """The scenario's controller called ``name`` (``irrigation/DT``, ``fertigation/AL``...)."""
+    cfg, schema = scenario.plants.agri, scenario.controllers.irrigation
+    if cfg is None or schema is None:
+        raise ValueError("the scenario needs plants.agri and controllers.irrigation")
+    site_id = name.partition("/")[2]
+    sites = {s.id: s for s in load_sites(cfg.sites_file)}
+    if site_id not in sites:
+        raise ValueError(f"controller {name!r}: unknown site {site_id!r}; sites: {sorted(sites)}")
+    found = _controllers(sites[site_id], schema.kind, scenario, plant_config(cfg), schema.overrides)
+    for c in found:
+        if c.name == name:
+            return c
+    raise ValueError(f"no controller {name!r}; this scenario's site has {[c.name for c in found]}")
+
+
+@dataclass
+class ServeReport:
+    """What a serve session did: steps, wall time, and in real time the drift (s)."""
+
+    steps: int
+    wall_s: float
+    max_drift_s: float = 0.0
+    mean_drift_s: float = 0.0
+
+
+def serve_realtime(
+    plant: AgriPlant,
+    endpoint: FieldEndpoint,
+    duration_s: float,
+    *,
+    speed: float = 1.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ServeReport:
+    """Advance ``plant`` paced by the wall clock (``speed`` × real time), publishing its
+    sensors and applying whatever the remote controller wrote, for ``duration_s`` of
+    plant time. Drift = how late each step started against its schedule (s, wall)."""
+    if not speed > 0:
+        raise ValueError(f"speed must be > 0, got {speed}")
+    wanted = {p.name for p in plant.points() if p.direction is Direction.INPUT}
+    plant.start(0.0)
+    samples: dict[str, Sample] = dict(plant.sensors())
+    endpoint.publish(0.0, {k: v for k, v in samples.items() if k in wanted})
+    t0 = clock()
+    drifts: list[float] = []
+    steps = round(duration_s / plant.step_s)
+    for k in range(1, steps + 1):
+        due = t0 + k * plant.step_s / speed
+        wait = due - clock()
+        if wait > 0:
+            sleep(wait)
+        drifts.append(max(clock() - due, 0.0))
+        writes: dict[str, Any] = endpoint.take_writes()
+        if writes:
+            plant.actuate(writes)
+        plant.advance(k * plant.step_s)
+        fresh = plant.sensors()
+        samples.update(fresh)
+        endpoint.publish(k * plant.step_s, {n: s for n, s in fresh.items() if n in wanted})
+    plant.close()
+    return ServeReport(
+        steps,
+        clock() - t0,
+        max(drifts, default=0.0),
+        float(np.mean(drifts)) if drifts else 0.0,
+    )
+
+
+def serve_lockstep_report(
+    plant: AgriPlant, endpoint: FieldEndpoint, steps: int, timeout_s: float
+) -> ServeReport:
+    """:func:`twin.hil_session.serve_lockstep` with its wall time."""
+    tick = time.perf_counter()
+    serve_lockstep(plant, endpoint, steps, timeout_s=timeout_s)
+    return ServeReport(steps, time.perf_counter() - tick)
+
+
+def open_link(
+    controller: Controller,
+    *,
+    zmq: tuple[str, str] | None = None,
+    opcua: str | None = None,
+    mapping: Path | None = None,
+    user: str | None = None,
+    password: str | None = None,
+) -> ControllerLink:
+    """A link for ``controller`` to a ZeroMQ field (pub, rep URLs) or an OPC-UA server."""
+    inputs = [p for p in controller.points() if p.direction is Direction.INPUT]
+    outputs = [p for p in controller.points() if p.direction is Direction.OUTPUT]
+    if (zmq is None) == (opcua is None):
+        raise ValueError("give exactly one of --zmq PUB_URL,REP_URL or --opcua URL")
+    if zmq is not None:
+        from hil.zmq import ZmqControllerLink
+
+        return ZmqControllerLink(zmq[0], zmq[1], inputs)
+    from hil.opcua import OpcUaControllerLink
+
+    assert opcua is not None
+    return OpcUaControllerLink(
+        opcua, inputs, outputs, mapping=mapping, user=user, password=password
+    )
