@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Debian packages the tests run for real (the fog node's MQTT broker)
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test system-deps lint bench bench-signals bench-flood bench-lighting bench-agri network clean
+.PHONY: demo test system-deps lint bench bench-signals bench-flood bench-lighting bench-agri bench-hil network clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ bench-lighting: $(STAMP)
 ## water balance against pyfao56 (~6 min).
 bench-agri: $(STAMP)
 	$(PY) bench/agri.py | tee -a bench/results/agri.jsonl
+
+## HIL benchmark: latency and throughput of the ZeroMQ and OPC-UA bridges, 1,000 points (~2 min).
+bench-hil: $(STAMP)
+	$(PY) bench/hil.py | tee -a bench/results/hil.jsonl
 
 ## Rebuild the Đông Hà SUMO network from the OpenStreetMap extract.
 network: $(STAMP)
