@@ -13,6 +13,7 @@ Exit codes: 0 done, 1 the run failed (the run folder keeps what was recorded),
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -349,6 +350,25 @@ def lighting_year(
         typer.echo(json.dumps(summary, ensure_ascii=False))
 
 
+@hil_app.command("certs")
+def hil_certs(
+    folder: Annotated[Path, typer.Argument(help="where to write the certificates")],
+    hostname: Annotated[str, typer.Option(help="the server's host name or IP as clients dial it")],
+    days: Annotated[int, typer.Option(min=1, help="validity, days")] = 365,
+    overwrite: Annotated[bool, typer.Option(help="replace existing files")] = False,
+) -> None:
+    """Generate the OPC-UA server and client certificates (self-signed) for a secure session."""
+    from hil.opcua import generate_certificates
+
+    try:
+        paths = generate_certificates(folder, hostname, days=days, overwrite=overwrite)
+    except (FileExistsError, ValueError) as err:
+        raise _bad_input([str(err)]) from None
+    from dataclasses import asdict
+
+    typer.echo(json.dumps({k: str(v) for k, v in asdict(paths).items()}))
+
+
 @hil_app.command("serve")
 def hil_serve(
     scenario_file: Annotated[Path, typer.Argument(help="scenario YAML with plants.agri")],
@@ -366,6 +386,9 @@ def hil_serve(
         bool, typer.Option(help="opcua: anonymous read-only on loopback")
     ] = False,
     map_out: Annotated[Path | None, typer.Option("--map", help="opcua: write the mapping")] = None,
+    certs: Annotated[
+        Path | None, typer.Option(help="opcua: `twin hil certs` folder → SignAndEncrypt only")
+    ] = None,
     timeout: Annotated[float, typer.Option(help="lockstep: wait per step, s")] = 60.0,
 ) -> None:
     """Expose a cooperative's irrigation gateway (the simulated plant) as the field device."""
@@ -387,14 +410,18 @@ def hil_serve(
         from hil.opcua import OpcUaField, OpcUaUser, Security, write_mapping
 
         users = [] if user is None else [OpcUaUser.with_password(user, password or "", "operator")]
-        endpoint = OpcUaField(
-            points,
-            url,
-            run_start_utc_s=scenario.start.timestamp(),
-            security=Security.NONE,
-            users=users,
-            allow_anonymous_loopback=anonymous_read,
-        )
+        try:
+            endpoint = OpcUaField(
+                points,
+                url,
+                run_start_utc_s=scenario.start.timestamp(),
+                security=Security.NONE if certs is None else Security.SIGN_ENCRYPT,
+                cert_dir=certs,
+                users=users,
+                allow_anonymous_loopback=anonymous_read,
+            )
+        except ValueError as err:  # e.g. off loopback without SignAndEncrypt and users
+            raise _bad_input([str(err)]) from None
     else:
         raise _bad_input([f"--protocol {protocol!r}: use zmq or opcua"])
     endpoint.start()
@@ -416,8 +443,9 @@ def hil_serve(
         else:
             raise _bad_input([f"--mode {mode!r}: use lockstep or realtime"])
     finally:
-        if hasattr(endpoint, "end"):
+        if hasattr(endpoint, "end"):  # OPC-UA: the controller learns the end by subscription
             endpoint.end()
+            time.sleep(1.0)  # many publishing intervals; then the server may go
         endpoint.stop()
     typer.echo(json.dumps({"steps": report.steps, "wall_s": round(report.wall_s, 3),
                            "max_drift_s": round(report.max_drift_s, 4),
@@ -437,6 +465,9 @@ def hil_run_controller(
     password: Annotated[str | None, typer.Option(help="opcua password")] = None,
     mode: Annotated[str, typer.Option(help="lockstep or realtime")] = "lockstep",
     duration: Annotated[float | None, typer.Option(help="realtime: wall seconds")] = None,
+    certs: Annotated[
+        Path | None, typer.Option(help="opcua: `twin hil certs` folder → SignAndEncrypt")
+    ] = None,
     connect_timeout: Annotated[float, typer.Option(help="s")] = 30.0,
 ) -> None:
     """Run one of the scenario's controllers, unchanged, against a (simulated or real) device."""
@@ -450,7 +481,13 @@ def hil_run_controller(
         if urls is not None and len(urls) != 2:
             raise ValueError("--zmq needs PUB_URL,REP_URL")
         link = open_link(
-            ctrl, zmq=urls, opcua=opcua, mapping=map_file, user=user, password=password
+            ctrl,
+            zmq=urls,
+            opcua=opcua,
+            mapping=map_file,
+            user=user,
+            password=password,
+            certs=certs,
         )
     except ValueError as err:
         raise _bad_input([str(err)]) from None

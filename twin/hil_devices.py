@@ -144,6 +144,7 @@ def open_link(
     mapping: Path | None = None,
     user: str | None = None,
     password: str | None = None,
+    certs: Path | None = None,
 ) -> ControllerLink:
     """A link for ``controller`` to a ZeroMQ field (pub, rep URLs) or an OPC-UA server."""
     inputs = [p for p in controller.points() if p.direction is Direction.INPUT]
@@ -154,9 +155,10 @@ def open_link(
         from hil.zmq import ZmqControllerLink
 
         return ZmqControllerLink(zmq[0], zmq[1], inputs)
-    from hil.opcua import OpcUaControllerLink
+    from hil.opcua import ClientSecurity, OpcUaControllerLink
 
     assert opcua is not None
+    security = None if certs is None else ClientSecurity.from_cert_dir(certs)
     return OpcUaControllerLink(
-        opcua, inputs, outputs, mapping=mapping, user=user, password=password
+        opcua, inputs, outputs, mapping=mapping, user=user, password=password, security=security
     )

@@ -52,8 +52,8 @@ def _reference_water_m3() -> float:
     return float(plant.kpis()["water_m3"])
 
 
-@pytest.mark.parametrize("protocol", ["zmq", "opcua"])
-def test_serve_and_run_controller_in_two_processes(protocol: str) -> None:
+@pytest.mark.parametrize("protocol", ["zmq", "opcua", "opcua_secure"])
+def test_serve_and_run_controller_in_two_processes(protocol: str, tmp_path: Path) -> None:
     if protocol == "zmq":
         pub, rep = f"tcp://127.0.0.1:{_port()}", f"tcp://127.0.0.1:{_port()}"
         served, ran = _pair(
@@ -61,9 +61,18 @@ def test_serve_and_run_controller_in_two_processes(protocol: str) -> None:
         )
     else:
         url = f"opc.tcp://127.0.0.1:{_port()}/dongha"
+        secure: list[str] = []
+        if protocol == "opcua_secure":  # Basic256Sha256 SignAndEncrypt with certificates
+            made = subprocess.run(
+                [*TWIN, "hil", "certs", str(tmp_path / "certs"), "--hostname", "127.0.0.1"],
+                capture_output=True, text=True, cwd=REPO, timeout=60,
+            )  # fmt: skip
+            assert made.returncode == 0, made.stderr[-2000:]
+            assert Path(json.loads(made.stdout)["server_cert"]).is_file()
+            secure = ["--certs", str(tmp_path / "certs")]
         served, ran = _pair(
-            ["--protocol", "opcua", "--url", url, "--user", "op", "--password", "pw-1"],
-            ["--opcua", url, "--user", "op", "--password", "pw-1"],
+            ["--protocol", "opcua", "--url", url, "--user", "op", "--password", "pw-1", *secure],
+            ["--opcua", url, "--user", "op", "--password", "pw-1", *secure],
         )
     assert served["steps"] == 60
     assert ran == {"controller": "irrigation/DT", "scans": 60, "ended_by": "field_end",
