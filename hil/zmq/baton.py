@@ -17,7 +17,7 @@ import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import zmq
 
@@ -84,6 +84,20 @@ class Baton:
                 self.wake_socket.recv(zmq.NOBLOCK)
             except zmq.Again:
                 return
+
+    def serve_until(
+        self, stopping: threading.Event, pump: Callable[[int], None], poll_ms: int
+    ) -> None:
+        """The service thread's loop: while no caller holds the sockets, ``pump(poll_ms)``;
+        otherwise wait ``quiet_s``; until ``stopping`` is set."""
+        while not stopping.is_set():
+            if not self.try_serve():
+                stopping.wait(self.quiet_s)
+                continue
+            try:
+                pump(poll_ms)
+            finally:
+                self.end_serve()
 
     def close(self) -> None:
         """Close the wake sockets (hold the baton, or be sure nobody uses it)."""

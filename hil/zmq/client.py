@@ -458,16 +458,8 @@ class ZmqControllerLink:
 
     def _serve(self) -> None:
         """Service thread: poll while no caller waits."""
-        baton = self._baton
-        assert baton is not None
-        while not self._stopping.is_set():
-            if not baton.try_serve():
-                self._stopping.wait(baton.quiet_s)
-                continue
-            try:
-                self._pump(_POLL_MS)
-            finally:
-                baton.end_serve()
+        assert self._baton is not None
+        self._baton.serve_until(self._stopping, self._pump, _POLL_MS)
 
     def _pump(self, timeout_ms: int) -> None:
         """Poll once (at most ``timeout_ms``), handle what came, then housekeeping.

@@ -374,16 +374,8 @@ class ZmqField:
 
     def _serve(self) -> None:
         """Service thread: answer requests and send heartbeats while no caller waits."""
-        baton = self._baton
-        assert baton is not None
-        while not self._stopping.is_set():
-            if not baton.try_serve():
-                self._stopping.wait(baton.quiet_s)
-                continue
-            try:
-                self._pump(_POLL_MS)
-            finally:
-                baton.end_serve()
+        assert self._baton is not None
+        self._baton.serve_until(self._stopping, self._pump, _POLL_MS)
 
     def _pump(self, timeout_ms: int) -> None:
         """Poll the ROUTER once (at most ``timeout_ms``), answer what came, heartbeat if due.
