@@ -450,6 +450,7 @@ def hil_serve(
     typer.echo(json.dumps({"steps": report.steps, "wall_s": round(report.wall_s, 3),
                            "max_drift_s": round(report.max_drift_s, 4),
                            "mean_drift_s": round(report.mean_drift_s, 4),
+                           "failsafe_trips": report.failsafe_trips,
                            "kpis": {k: v for k, v in plant.kpis().items()
                                     if not isinstance(v, dict)}}))  # fmt: skip
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from controllers.io import Controller, Direction, Sample
+from controllers.io import Controller, Direction, Sample, ValueType
 from hil.bridge import ControllerLink, FieldEndpoint
 from sim.agri.plant import AgriPlant
 from sim.agri.sites import load_sites
@@ -31,7 +31,13 @@ from twin.hil_session import serve_lockstep
 from twin.rng import RngRegistry
 from twin.scenario import Scenario
 
-__all__ = ["ServeReport", "build_site_controller", "build_site_plant", "serve_realtime"]
+__all__ = [
+    "ServeReport",
+    "build_site_controller",
+    "build_site_plant",
+    "device_failsafe",
+    "serve_realtime",
+]
 
 
 def build_site_plant(scenario: Scenario, site_id: str) -> AgriPlant:
@@ -76,12 +82,24 @@ def build_site_controller(scenario: Scenario, name: str) -> Controller:
 
 @dataclass
 class ServeReport:
-    """What a serve session did: steps, wall time, and in real time the drift (s)."""
+    """What a serve session did: steps, wall time, in real time the drift (s) and how
+    often the device fell to its fail-safe (no controller write within the watchdog)."""
 
     steps: int
     wall_s: float
     max_drift_s: float = 0.0
     mean_drift_s: float = 0.0
+    failsafe_trips: int = 0
+
+
+def device_failsafe(plant: AgriPlant) -> dict[str, Any]:
+    """What the irrigation gateway does on its own when its controller is silent:
+    every valve shut, the pump off (and no misting, no dosing)."""
+    return {
+        p.name: False
+        for p in plant.points()
+        if p.direction is Direction.OUTPUT and p.value_type is ValueType.BOOL
+    }
 
 
 def serve_realtime(
@@ -90,12 +108,17 @@ def serve_realtime(
     duration_s: float,
     *,
     speed: float = 1.0,
+    watchdog_s: float | None = 180.0,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ServeReport:
     """Advance ``plant`` paced by the wall clock (``speed`` × real time), publishing its
     sensors and applying whatever the remote controller wrote, for ``duration_s`` of
-    plant time. Drift = how late each step started against its schedule (s, wall)."""
+    plant time. Drift = how late each step started against its schedule (s, wall).
+
+    Like the gateway's own watchdog: when no write arrived for ``watchdog_s`` of plant
+    time (None: never), the device applies :func:`device_failsafe` once, and follows
+    the controller again at its next write."""
     if not speed > 0:
         raise ValueError(f"speed must be > 0, got {speed}")
     wanted = {p.name for p in plant.points() if p.direction is Direction.INPUT}
@@ -105,6 +128,7 @@ def serve_realtime(
     t0 = clock()
     drifts: list[float] = []
     steps = round(duration_s / plant.step_s)
+    last_write_s, failsafe, trips = 0.0, False, 0
     for k in range(1, steps + 1):
         due = t0 + k * plant.step_s / speed
         wait = due - clock()
@@ -112,8 +136,13 @@ def serve_realtime(
             sleep(wait)
         drifts.append(max(clock() - due, 0.0))
         writes: dict[str, Any] = endpoint.take_writes()
+        now = (k - 1) * plant.step_s
         if writes:
             plant.actuate(writes)
+            last_write_s, failsafe = now, False
+        elif watchdog_s is not None and not failsafe and now - last_write_s > watchdog_s:
+            plant.actuate(device_failsafe(plant))
+            failsafe, trips = True, trips + 1
         plant.advance(k * plant.step_s)
         fresh = plant.sensors()
         samples.update(fresh)
@@ -124,6 +153,7 @@ def serve_realtime(
         clock() - t0,
         max(drifts, default=0.0),
         float(np.mean(drifts)) if drifts else 0.0,
+        trips,
     )
 
 
