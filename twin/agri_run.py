@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from twin.rng import RngRegistry
     from twin.scenario import AgriConfig, AgriFaultConfig, IrrigationControllerSchema, Scenario
 
-__all__ = ["AgriParts", "add_agri", "agri_weather_span"]
+__all__ = ["AgriParts", "add_agri", "agri_weather_span", "plant_config", "site_controllers"]
 
 _FAST_SUBMODEL_STEP_S = 10.0
 
@@ -77,9 +77,11 @@ def plant_config(cfg: AgriConfig) -> AgriPlantConfig:
     )
 
 
-def _controllers(
+def site_controllers(
     site: Site, kind: str, scenario: Scenario, pcfg: AgriPlantConfig, overrides: dict[str, Any]
 ) -> list[Controller]:
+    """A site's controllers: ``smart`` (irrigation, misting where there are net houses)
+    or ``fixed`` (the farmers' timer), plus fertigation when the tank is simulated."""
     start = scenario.start
     out: list[Controller] = []
     if kind == "smart":
@@ -138,7 +140,7 @@ class AgriParts:
                 site = self.sites[sid]
                 fixed = run_site(
                     site,
-                    _controllers(site, "fixed", self.scenario, self.plant_config, {}),
+                    site_controllers(site, "fixed", self.scenario, self.plant_config, {}),
                     self.weather,
                     start=self.scenario.start,
                     days=days,
@@ -303,7 +305,7 @@ def add_agri(
         if schema is None:
             log.emit(0.0, "agri_uncontrolled", site=sid, note="no controllers: valves stay shut")
             continue
-        site_ctrls = _controllers(site, schema.kind, scenario, pcfg, dict(schema.overrides))
+        site_ctrls = site_controllers(site, schema.kind, scenario, pcfg, dict(schema.overrides))
         ctrls[sid] = site_ctrls
         if schema.fog_node is not None:
             node = open_fog_node(

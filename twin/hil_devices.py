@@ -26,7 +26,7 @@ from hil.bridge import ControllerLink, FieldEndpoint
 from sim.agri.plant import AgriPlant
 from sim.agri.sites import load_sites
 from sim.weather import generate_climate
-from twin.agri_run import _controllers, agri_weather_span, plant_config
+from twin.agri_run import agri_weather_span, plant_config, site_controllers
 from twin.hil_session import serve_lockstep
 from twin.rng import RngRegistry
 from twin.scenario import Scenario
@@ -73,7 +73,9 @@ def build_site_controller(scenario: Scenario, name: str) -> Controller:
     sites = {s.id: s for s in load_sites(cfg.sites_file)}
     if site_id not in sites:
         raise ValueError(f"controller {name!r}: unknown site {site_id!r}; sites: {sorted(sites)}")
-    found = _controllers(sites[site_id], schema.kind, scenario, plant_config(cfg), schema.overrides)
+    found = site_controllers(
+        sites[site_id], schema.kind, scenario, plant_config(cfg), schema.overrides
+    )
     for c in found:
         if c.name == name:
             return c
