@@ -232,6 +232,8 @@ PUB_TYPES: tuple[type, ...] = (Telemetry, Heartbeat, End)
 REQUEST_TYPES: tuple[type, ...] = (Ping, SnapshotRequest, Write)
 REPLY_TYPES: tuple[type, ...] = (Pong, Snapshot, Ack, ErrorReply)
 _QUALITIES = (Quality.GOOD, Quality.UNCERTAIN, Quality.BAD)
+_QUALITY_INT = {q: int(q) for q in _QUALITIES}
+_FINITE_LOW, _FINITE_HIGH = -math.inf, math.inf
 _SCALARS = (bool, int, float, str)
 
 
@@ -244,6 +246,16 @@ def encode_sample(name: str, sample: Sample) -> list[Any]:
     Raises FrameError naming the point for a value that is not nil, a
     boolean, a number or text, or a source time that is NaN.
     """
+    if type(sample) is Sample:  # fast path: the common finite float, float time, Quality
+        value, quality, source_time = sample
+        if (
+            type(value) is float
+            and type(source_time) is float
+            and type(quality) is Quality
+            and _FINITE_LOW < value < _FINITE_HIGH
+            and source_time == source_time
+        ):
+            return [value, _QUALITY_INT[quality], source_time]
     if not isinstance(sample, Sample):
         raise FrameError(f"{name}: expected a Sample, got {type(sample).__name__}")
     value, quality, source_time = sample
@@ -392,7 +404,23 @@ def _samples(raw: Any) -> dict[str, Sample]:
         raise FrameError(f"samples must be a map, got {type(raw).__name__}")
     out: dict[str, Sample] = {}
     bad = Quality.BAD
+    good = Quality.GOOD
     for name, item in raw.items():
+        # fast path: a GOOD finite float with a float time (what plants publish)
+        if (
+            type(name) is str
+            and name
+            and type(item) is list
+            and len(item) == 3
+            and item[1] == 0
+            and type(item[1]) is int
+            and type(item[0]) is float
+            and type(item[2]) is float
+            and _FINITE_LOW < item[0] < _FINITE_HIGH
+            and item[2] == item[2]
+        ):
+            out[name] = Sample(item[0], good, item[2])
+            continue
         if not isinstance(name, str) or not name:
             raise FrameError(f"sample names must be text, got {name!r}")
         if not isinstance(item, list) or len(item) != 3:
