@@ -233,6 +233,7 @@ REQUEST_TYPES: tuple[type, ...] = (Ping, SnapshotRequest, Write)
 REPLY_TYPES: tuple[type, ...] = (Pong, Snapshot, Ack, ErrorReply)
 _QUALITIES = (Quality.GOOD, Quality.UNCERTAIN, Quality.BAD)
 _QUALITY_INT = {q: int(q) for q in _QUALITIES}
+_new_tuple = tuple.__new__  # builds a Sample without the NamedTuple's Python-level __new__
 _FINITE_LOW, _FINITE_HIGH = -math.inf, math.inf
 _SCALARS = (bool, int, float, str)
 
@@ -406,21 +407,20 @@ def _samples(raw: Any) -> dict[str, Sample]:
     bad = Quality.BAD
     good = Quality.GOOD
     for name, item in raw.items():
-        # fast path: a GOOD finite float with a float time (what plants publish)
-        if (
-            type(name) is str
-            and name
-            and type(item) is list
-            and len(item) == 3
-            and item[1] == 0
-            and type(item[1]) is int
-            and type(item[0]) is float
-            and type(item[2]) is float
-            and _FINITE_LOW < item[0] < _FINITE_HIGH
-            and item[2] == item[2]
-        ):
-            out[name] = Sample(item[0], good, item[2])
-            continue
+        # fast path: a GOOD finite float with a float time (what plants publish);
+        # ``v - v == 0.0`` is False for inf and NaN
+        if type(item) is list and len(item) == 3 and type(name) is str and name:
+            v, q, t = item
+            if (
+                type(v) is float
+                and type(t) is float
+                and type(q) is int
+                and q == 0
+                and v - v == 0.0
+                and t == t
+            ):
+                out[name] = _new_tuple(Sample, (v, good, t))
+                continue
         if not isinstance(name, str) or not name:
             raise FrameError(f"sample names must be text, got {name!r}")
         if not isinstance(item, list) or len(item) != 3:
