@@ -4,7 +4,9 @@ Protocol-agnostic: it needs only :class:`hil.bridge.ControllerLink` and
 :class:`controllers.io.Controller`, so the OPC-UA bridge can use it too.
 
 - **lock-step**: ``wait_step`` → ``controller.scan(step.now, inputs)`` →
-  ``finish_step``, until the field side ends. The controller sees exactly the
+  ``finish_step``, until the field side ends; a step that comes before the
+  controller's next scan is due (the field steps faster than the controller
+  scans) is answered with the held outputs, as in the kernel. The controller sees exactly the
   run times and samples the field sent, so its outputs are the same as
   in-process, bit for bit.
 - **real time**: one scan every ``controller.scan_period_s`` of wall time
@@ -131,6 +133,8 @@ def run_controller(
             on_scan(rec)
 
     if mode == "lockstep":
+        held: dict[str, Any] = {}
+        next_scan: float | None = None
         while True:
             if max_scans is not None and report.scans >= max_scans:
                 report.ended_by = "max_scans"
@@ -142,9 +146,15 @@ def run_controller(
             if step is None:
                 report.ended_by = "field_end"
                 break
+            if next_scan is not None and step.now < next_scan - 1e-9:
+                # the field steps faster than the controller scans: hold the last outputs
+                link.finish_step(step.k, held)
+                continue
             start = clock()
             samples = _inputs(inputs, step.samples)
             outputs = controller.scan(step.now, samples)
+            held = dict(outputs)
+            next_scan = step.now + controller.scan_period_s
             link.finish_step(step.k, outputs)
             record(
                 ScanRecord(report.scans, step.k, step.now, outputs, _bad(samples), 0.0, True, start)

@@ -116,9 +116,12 @@ class AgriParts:
         for node in self.fog_nodes.values():
             node.close()
 
-    def kpis(self, run_dir: Path) -> dict[str, Any]:
+    def kpis(self, run_dir: Path, failed: bool = False) -> dict[str, Any]:
         """Per site: the run's KPIs, the fixed baseline's and the comparison; writes
-        ``agri/<site>_daily.csv``; closes the fog nodes."""
+        ``agri/<site>_daily.csv``; closes the fog nodes.
+
+        The baseline is left out (and the reason given) when the run failed part-way
+        or injected field faults: it would not be a paired comparison."""
         self.close()
         out: dict[str, Any] = {}
         folder = run_dir / "agri"
@@ -136,7 +139,13 @@ class AgriParts:
             block: dict[str, Any] = {"controller": kind, "kpis": _rounded(main.kpis)}
             block["alarms"] = dict(sorted(alarms.items()))
             runs: dict[str, SiteRun] = {kind: main}
-            if self.schema is not None and self.schema.compare_with_fixed and kind == "smart":
+            faults = self.scenario.plants.agri.faults if self.scenario.plants.agri else []
+            wanted = self.schema is not None and self.schema.compare_with_fixed
+            if wanted and kind == "smart" and (failed or faults):
+                block["comparison_skipped"] = (
+                    "the run failed part-way" if failed else "field faults were injected"
+                ) + ": the fixed baseline would not be a paired comparison"
+            elif wanted and kind == "smart":
                 site = self.sites[sid]
                 fixed = run_site(
                     site,
@@ -282,12 +291,54 @@ def add_agri(
     if weather is None:
         raise ValueError("plants.agri needs the run's weather (set up before agri)")
     pcfg = plant_config(cfg)
+    for i, fault in enumerate(cfg.faults):
+        if fault.target.split("-")[0] not in cfg.sites:
+            raise ValueError(
+                f"plants.agri.faults[{i}].target {fault.target!r} is not on a simulated site "
+                f"{list(cfg.sites)}; name a plot like 'DT-H01-P1' or a site id for pump_failure"
+            )
     all_sites = {s.id: s for s in load_sites(cfg.sites_file)}
     sites: dict[str, Site] = {str(sid): all_sites[sid] for sid in cfg.sites}
     plants: dict[str, AgriPlant] = {}
     ctrls: dict[str, list[Controller]] = {}
     seeds: dict[str, int] = {}
     fog_nodes: dict[str, FogNode] = {}
+    try:
+        _add_sites(kernel, scenario, rng, log, manifest, run_dir, weather, pcfg, sites,
+                   plants, ctrls, seeds, fog_nodes)  # fmt: skip
+    except BaseException:
+        for node in fog_nodes.values():
+            node.close()
+        raise
+    log.emit(
+        0.0,
+        "agri_setup",
+        sites=list(sites),
+        controller=None if schema is None else schema.kind,
+        plant_step_s=pcfg.step_s,
+        days=scenario.duration / 86400.0,
+        weather_from=(weather.start).isoformat(),
+        weather_to=(weather.start + timedelta(seconds=weather.end_s)).isoformat(),
+    )
+    return AgriParts(plants, ctrls, sites, weather, pcfg, seeds, scenario, schema, fog_nodes)
+
+
+def _add_sites(
+    kernel: Kernel,
+    scenario: Scenario,
+    rng: RngRegistry,
+    log: EventLog,
+    manifest: dict[str, Any],
+    run_dir: Path,
+    weather: WeatherSeries,
+    pcfg: AgriPlantConfig,
+    sites: dict[str, Site],
+    plants: dict[str, AgriPlant],
+    ctrls: dict[str, list[Controller]],
+    seeds: dict[str, int],
+    fog_nodes: dict[str, FogNode],
+) -> None:
+    schema = scenario.controllers.irrigation
     for sid, site in sites.items():
         seed = rng.integer_seed(f"agri/{sid}")
         seeds[sid] = seed
@@ -319,24 +370,3 @@ def add_agri(
         else:
             for c in site_ctrls:
                 kernel.add_controller(c)
-    log.emit(
-        0.0,
-        "agri_setup",
-        sites=list(sites),
-        controller=None if schema is None else schema.kind,
-        plant_step_s=pcfg.step_s,
-        days=scenario.duration / 86400.0,
-        weather_from=(weather.start).isoformat(),
-        weather_to=(weather.start + timedelta(seconds=weather.end_s)).isoformat(),
-    )
-    return AgriParts(
-        plants,
-        ctrls,
-        sites,
-        weather,
-        pcfg,
-        seeds,
-        scenario,
-        schema,
-        fog_nodes,
-    )

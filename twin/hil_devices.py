@@ -118,9 +118,9 @@ def serve_realtime(
     sensors and applying whatever the remote controller wrote, for ``duration_s`` of
     plant time. Drift = how late each step started against its schedule (s, wall).
 
-    Like the gateway's own watchdog: when no write arrived for ``watchdog_s`` of plant
-    time (None: never), the device applies :func:`device_failsafe` once, and follows
-    the controller again at its next write."""
+    Like the gateway's own watchdog: when no write arrived for ``watchdog_s`` of wall
+    time (None: never; the controller scans on the wall clock), the device applies
+    :func:`device_failsafe` once, and follows the controller again at its next write."""
     if not speed > 0:
         raise ValueError(f"speed must be > 0, got {speed}")
     wanted = {p.name for p in plant.points() if p.direction is Direction.INPUT}
@@ -130,7 +130,7 @@ def serve_realtime(
     t0 = clock()
     drifts: list[float] = []
     steps = round(duration_s / plant.step_s)
-    last_write_s, failsafe, trips = 0.0, False, 0
+    last_write_wall, failsafe, trips = t0, False, 0
     for k in range(1, steps + 1):
         due = t0 + k * plant.step_s / speed
         wait = due - clock()
@@ -138,11 +138,10 @@ def serve_realtime(
             sleep(wait)
         drifts.append(max(clock() - due, 0.0))
         writes: dict[str, Any] = endpoint.take_writes()
-        now = (k - 1) * plant.step_s
         if writes:
             plant.actuate(writes)
-            last_write_s, failsafe = now, False
-        elif watchdog_s is not None and not failsafe and now - last_write_s > watchdog_s:
+            last_write_wall, failsafe = clock(), False
+        elif watchdog_s is not None and not failsafe and clock() - last_write_wall > watchdog_s:
             plant.actuate(device_failsafe(plant))
             failsafe, trips = True, trips + 1
         plant.advance(k * plant.step_s)

@@ -425,6 +425,8 @@ def run_scenario(
         agri_parts = add_agri(kernel, scenario, rng, log, manifest, run_dir, series)
         _schedule_events(kernel, scenario)
     except Exception as err:
+        if agri_parts is not None:
+            agri_parts.close()
         manifest["status"] = "setup_failed"
         manifest["error"] = f"{type(err).__name__}: {err}"
         log.emit(0.0, "setup_failed", error=manifest["error"])
@@ -490,7 +492,7 @@ def run_scenario(
         kpis.update(flood_parts.kpis(run_dir, plant))
     if agri_parts is not None:
         try:
-            kpis["agri"] = agri_parts.kpis(run_dir)
+            kpis["agri"] = agri_parts.kpis(run_dir, failed=error is not None)
         except Exception as err:  # a reporting bug must not lose the run's other outputs
             kpis["agri"] = {"error": f"{type(err).__name__}: {err}"}
     if lighting_parts is not None:

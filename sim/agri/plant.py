@@ -63,9 +63,21 @@ from sim.agri.water_balance import RootZoneBalance
 from sim.weather.forecast import RainForecaster
 from sim.weather.series import LOCAL_TZ, WeatherDataError, WeatherSeries
 
-__all__ = ["SITE_TANK", "YIELD_RESPONSE_KY", "AgriPlant", "AgriPlantConfig", "ProbeSpec"]
+__all__ = [
+    "FALLOW_ET_FACTOR",
+    "SITE_TANK",
+    "YIELD_RESPONSE_KY",
+    "AgriPlant",
+    "AgriPlantConfig",
+    "ProbeSpec",
+]
 
 _DAY = 86_400.0
+
+#: ET multiplier of a fallow plot (bare soil whose surface has dried; FAO-56 Kc of
+#: bare soil with infrequent wetting is ~0.3, est.): without it a plot waiting for
+#: its planting dried out as if a mature crop stood on it.
+FALLOW_ET_FACTOR = 0.3
 
 #: The cooperatives' nutrient tank (est.): 10 m³ so that the ~290 L/min drip main
 #: turns it over in about 35 min, a float valve that outruns the main, dosing
@@ -526,13 +538,15 @@ class AgriPlant:
             raise WeatherDataError(f"{self.name}: no complete weather day {self._date(d)}")
         day_rad = self._rad_between(self._day_start(d), self._day_start(d + 1))
         share = self._rad_between(t0, t) / day_rad if day_rad > 0 else (t - t0) / _DAY
-        et0 = et0_day * share * self._et_factor
+        # a fallow bed (before planting, between cycles) only loses its dried top layer
+        factor = self._et_factor * np.where(self._in_season, 1.0, FALLOW_ET_FACTOR)
+        et0 = et0_day * share * factor
         rec = self.balance.advance(
             (t - t0) / _DAY,
             et0,
             self._pend_rain,
             self._pend_irr,
-            et0_day_mm=et0_day * self._et_factor,
+            et0_day_mm=et0_day * factor,
         )
         self._day_eta += rec.eta
         self._day_etc += rec.etc
@@ -567,7 +581,7 @@ class AgriPlant:
         self._day_rain = 0.0
         self._day_index += 1
         age, in_season = self._crop_ages(self._date(self._day_index))
-        self.balance.replant(age == 0)
+        self.balance.replant((age >= 0) & (age < 1))  # the cycle's first day
         self._in_season = in_season
         self._publish_et0(midnight)
 

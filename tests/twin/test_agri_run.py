@@ -112,6 +112,14 @@ def test_fog_node_records_every_scan_and_stays_safe(tmp_path: Path) -> None:
             "DT-H99-P1",
         ),
         ({"plants": {"agri": None}}, "controllers.irrigation needs plants.agri"),
+        (
+            {
+                "plants": {
+                    "agri": {"faults": [{"kind": "probe_dead", "target": "AL-H01-P1", "at": 0}]}
+                }
+            },
+            "not on a simulated site",
+        ),
     ],
 )
 def test_bad_agri_input_is_named(tmp_path: Path, override: dict, match: str) -> None:
