@@ -502,13 +502,12 @@ class AgriPlant:
 
     def _outside(self, t: float) -> tuple[float, float, float, float]:
         """Outside air temperature (°C), RH (%), wind (m/s), irradiance (W/m²) at run time t."""
-        ts = t + self.offset_s
-        w, grid = self.weather, self.weather.time_s
+        wx = self.weather.at(t + self.offset_s)
         return (
-            float(np.interp(ts, grid, w.air_temp_c)),
-            float(np.interp(ts, grid, w.rel_humidity_pct)),
-            float(np.interp(ts, grid, w.wind_speed_mps)),
-            float(np.interp(ts, grid, w.solar_radiation_wm2)),
+            wx["air_temp_c"],
+            wx["rel_humidity_pct"],
+            wx["wind_speed_mps"],
+            wx["solar_radiation_wm2"],
         )
 
     def _rain_between(self, t0: float, t1: float) -> float:
