@@ -1,0 +1,151 @@
+"""Virtual NTCIP cabinets on real SUMO: the central's phase control reproduces the
+controller's decisions exactly, a silent central leaves the junction on its plan, and
+the same commands flow in-process, over ZeroMQ and over OPC-UA."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from controllers.io import Direction
+from controllers.signals.ntcip import UnitControlStatus, point_name
+from hil.opcua import OpcUaControllerLink, OpcUaField, OpcUaUser, Security
+from hil.runner import run_controller
+from hil.zmq import ZmqControllerLink, ZmqField
+from sim.traffic.layout import read_signal_layouts
+from sim.traffic.plant import TrafficPlant, TrafficPlantConfig
+from twin.hil_session import CommandSequence, run_inprocess, serve_lockstep
+from twin.scenario import SignalControllerConfig
+from twin.signal_cabinets import CabinetField, cabinets_for, centrals_for
+from twin.signal_setup import build_signal_controllers
+
+STEPS = 240
+
+
+def _parts(grid_net: Path, grid_routes: Path, run_dir: Path, kind: str = "adaptive"):  # type: ignore[no-untyped-def]
+    layouts = read_signal_layouts(grid_net, ["B1"])
+    flows = {pair: 400.0 for pair in layouts["B1"].link_edges}
+    controllers, _, _ = build_signal_controllers(
+        layouts, flows, SignalControllerConfig(kind=kind), net_file=grid_net
+    )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config = TrafficPlantConfig(
+        net_file=grid_net, route_files=[grid_routes], run_dir=run_dir, duration_s=STEPS + 10
+    )
+    return TrafficPlant(config, layouts), controllers
+
+
+def test_cabinet_shows_exactly_what_the_controller_decides(grid_net, grid_routes, tmp_path):
+    plant, controllers = _parts(grid_net, grid_routes, tmp_path / "direct")
+    run_inprocess(plant, controllers[0], STEPS)
+    direct = plant.signal_log
+    assert len({state for _, _, state in direct}) >= 4, "the controller should change phases"
+
+    plant, controllers = _parts(grid_net, grid_routes, tmp_path / "cabinet")
+    field = CabinetField(plant, cabinets_for(controllers))
+    central = centrals_for(controllers)[0]
+    sequence = run_inprocess(field, central, STEPS)
+    assert plant.signal_log == direct
+    assert field.mmu_violations == 0 and central.disagreements == 0
+    patterns = [dict(outs)[point_name("B1", "coord/pattern_command")] for _, outs in sequence]
+    # the heads power up flashing (the controller sees it and asks for flash), then free:
+    # sequenced by phase control all along
+    assert patterns[0] == 255 and set(patterns[1:]) == {254}
+
+
+class _Silent:
+    """A central that stops writing between ``quiet`` (s): a dead central system."""
+
+    def __init__(self, inner, quiet: tuple[float, float]) -> None:  # type: ignore[no-untyped-def]
+        self.inner, self.quiet = inner, quiet
+        self.name, self.scan_period_s = inner.name, inner.scan_period_s
+        self.status: list[tuple[float, int]] = []
+
+    def points(self):  # type: ignore[no-untyped-def]
+        return self.inner.points()
+
+    def scan(self, now, inputs):  # type: ignore[no-untyped-def]
+        seen = inputs.get(point_name("B1", "unit/control_status"))
+        if seen is not None:
+            self.status.append((now, seen.value))
+        out = self.inner.scan(now, inputs)
+        return {} if self.quiet[0] <= now < self.quiet[1] else out
+
+
+def test_silent_central_leaves_the_junction_on_its_plan_then_resumes(
+    grid_net, grid_routes, tmp_path
+):
+    plant, controllers = _parts(grid_net, grid_routes, tmp_path)
+    field = CabinetField(plant, cabinets_for(controllers, backup_s=10.0))
+    central = _Silent(centrals_for(controllers)[0], quiet=(60.0, 120.0))
+    run_inprocess(field, central, STEPS)
+    status = dict(central.status)
+    assert status[65.0] == UnitControlStatus.SYSTEM_CONTROL  # within the backup time
+    assert status[75.0] == UnitControlStatus.BACKUP_MODE  # heartbeat silent > 10 s
+    assert status[150.0] == UnitControlStatus.SYSTEM_CONTROL  # back under the central
+    assert field.cabinets[0].backups == 1
+    assert field.mmu_violations == 0
+    shown = [state for t, _, state in plant.signal_log if 75 <= t < 120]
+    assert any("G" in s for s in shown), "the plan keeps serving greens during the outage"
+
+
+def _remote(field, link, controller, plant) -> CommandSequence:  # type: ignore[no-untyped-def]
+    errors: list[BaseException] = []
+
+    def controller_side() -> None:
+        try:
+            run_controller(link, controller, "lockstep", step_timeout_s=20.0)
+        except BaseException as err:  # reported below
+            errors.append(err)
+
+    worker = threading.Thread(target=controller_side)
+    worker.start()
+    sequence: CommandSequence = []
+    try:
+        sequence = serve_lockstep(plant, field, STEPS, timeout_s=20.0)
+    finally:
+        end = getattr(field, "end", None)
+        if callable(end):
+            end()
+            worker.join(30.0)
+        field.stop()
+        worker.join(30.0)
+        link.close()
+    assert not worker.is_alive()
+    assert not errors, errors
+    return sequence
+
+
+@pytest.mark.parametrize("protocol", ["zmq", "opcua"])
+def test_same_phase_control_in_process_and_over_the_wire(grid_net, grid_routes, tmp_path, protocol):
+    plant, controllers = _parts(grid_net, grid_routes, tmp_path / "local")
+    expected = run_inprocess(
+        CabinetField(plant, cabinets_for(controllers)), centrals_for(controllers)[0], STEPS
+    )
+    local_log = plant.signal_log
+
+    plant, controllers = _parts(grid_net, grid_routes, tmp_path / protocol)
+    field = CabinetField(plant, cabinets_for(controllers))
+    central = centrals_for(controllers)[0]
+    inputs = [p for p in central.points() if p.direction is Direction.INPUT]
+    outputs = [p for p in central.points() if p.direction is Direction.OUTPUT]
+    if protocol == "zmq":
+        endpoint = ZmqField(list(field.points()))
+        endpoint.start()
+        link = ZmqControllerLink(endpoint.pub_endpoint, endpoint.rep_endpoint, inputs)
+    else:
+        operator = OpcUaUser.with_password("operator", "s3cret-op", "operator")
+        endpoint = OpcUaField(
+            list(field.points()), run_start_utc_s=1.8e9, security=Security.NONE, users=[operator]
+        )
+        endpoint.start()
+        link = OpcUaControllerLink(
+            endpoint.url, inputs, outputs, user="operator", password="s3cret-op"
+        )
+    link.connect(10.0)
+    remote = _remote(endpoint, link, central, field)
+    assert remote == expected
+    assert plant.signal_log == local_log
+    assert field.mmu_violations == 0

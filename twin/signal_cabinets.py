@@ -1,0 +1,141 @@
+"""The traffic plant behind virtual NTCIP signal cabinets: a plant model.
+
+In the field a central system never writes a signal state: it writes phase
+control to each junction's cabinet, and the cabinet drives the signal heads.
+:class:`CabinetField` is that arrangement in the twin — SUMO
+(:class:`~sim.traffic.plant.TrafficPlant`) with one
+:class:`~controllers.signals.cabinet.SignalCabinet` per junction scanned
+in front of it every plant step — behind the plant-model protocol, so the
+kernel, ``twin hil serve`` and the lock-step and real-time loops use it as
+any plant:
+
+- sensor points (INPUT): the traffic plant's (detectors, crossings, the
+  heads' actual state) and every cabinet's NTCIP status;
+- actuator points (OUTPUT): every cabinet's phase control, pattern command
+  and heartbeat.
+
+Written values are stamped with the plant time they were written at, so a
+cabinet's heartbeat ages as it would on a wire. At each step the cabinets
+scan (in junction order) with the latest commands, their states go to SUMO,
+and SUMO advances one step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from controllers.io import Direction, PointSpec, Quality, Sample
+from controllers.signals.cabinet import SignalCabinet
+from controllers.signals.fixed_time import FixedTimeController
+from controllers.signals.ntcip_central import NtcipCentral
+from sim.traffic.plant import TrafficPlant
+
+__all__ = ["CabinetField", "cabinets_for", "centrals_for"]
+
+
+def cabinets_for(
+    controllers: Sequence[FixedTimeController], *, backup_s: float = 10.0
+) -> list[SignalCabinet]:
+    """One cabinet per controller's junction, holding that controller's plan as its
+    time base (same offset and scan period)."""
+    return [
+        SignalCabinet(
+            c.spec,
+            c.plan,
+            offset_s=c.offset_s,
+            backup_s=backup_s,
+            scan_period_s=c.scan_period_s,
+        )
+        for c in controllers
+    ]
+
+
+def centrals_for(
+    controllers: Sequence[FixedTimeController], *, backup_s: float = 10.0
+) -> list[NtcipCentral]:
+    """Each controller wrapped as the central system of its junction's cabinet."""
+    return [NtcipCentral(c, backup_s=backup_s) for c in controllers]
+
+
+class CabinetField:
+    """SUMO with a virtual NTCIP cabinet in front of each signal (see module docstring)."""
+
+    name = "traffic"
+
+    def __init__(self, plant: TrafficPlant, cabinets: Sequence[SignalCabinet]) -> None:
+        ids = [c.spec.tls_id for c in cabinets]
+        unknown = sorted(set(ids) - set(plant.layouts))
+        if unknown:
+            raise ValueError(f"cabinets for junctions the network does not control: {unknown}")
+        if len(set(ids)) != len(ids):
+            raise ValueError("two cabinets for one junction")
+        for c in cabinets:
+            if abs(c.scan_period_s - plant.step_s) > 1e-9:
+                raise ValueError(
+                    f"{c.name} scans every {c.scan_period_s:g} s but SUMO steps "
+                    f"{plant.step_s:g} s; a cabinet scans once per step"
+                )
+        self.plant = plant
+        self.cabinets = list(cabinets)
+        self.step_s = plant.step_s
+        self._cabinet_points = {p.name: p for c in cabinets for p in c.points()}
+        self._commands: dict[str, Sample] = {}
+        self._status: dict[str, Sample] = {}
+        self._t = 0.0
+
+    def points(self) -> list[PointSpec]:
+        """The plant's sensors, the cabinets' status (INPUT) and phase control (OUTPUT)."""
+        own = [p for p in self.plant.points() if p.direction is Direction.INPUT]
+        for cabinet in self.cabinets:
+            for p in cabinet.points():
+                if p.name.endswith("/state"):
+                    continue  # the heads' state stays between cabinet and SUMO
+                flipped = Direction.OUTPUT if p.direction is Direction.INPUT else Direction.INPUT
+                own.append(
+                    PointSpec(
+                        p.name, flipped, p.unit, p.value_type, p.low, p.high,
+                        description=p.description,
+                    )
+                )  # fmt: skip
+        return own
+
+    def start(self, t0: float) -> None:
+        """Start SUMO at ``t0`` (s); the cabinets power up on their first scan."""
+        self.plant.start(t0)
+        self._t = t0
+
+    def actuate(self, values: Mapping[str, Any]) -> None:
+        """Phase-control writes, stamped with the current plant time."""
+        for name, value in values.items():
+            if name not in self._cabinet_points:
+                raise KeyError(f"{name!r} is not a cabinet command point")
+            self._commands[name] = Sample(value, Quality.GOOD, self._t)
+
+    def advance(self, t: float) -> None:
+        """Scan every cabinet and step SUMO, one plant step at a time, up to ``t`` (s)."""
+        while self._t < t - 1e-9:
+            states: dict[str, Any] = {}
+            for cabinet in self.cabinets:
+                out = cabinet.scan(self._t, self._commands)
+                states[cabinet.state_point.name] = out.pop(cabinet.state_point.name)
+                for name, value in out.items():
+                    self._status[name] = Sample(value, Quality.GOOD, self._t)
+            self.plant.actuate(states)
+            self._t += self.step_s
+            self.plant.advance(self._t)
+
+    def sensors(self) -> Mapping[str, Sample]:
+        """SUMO's changed sensors and every cabinet's status of the last scan."""
+        out = dict(self.plant.sensors())
+        out.update(self._status)
+        return out
+
+    def close(self) -> None:
+        """Close SUMO; safe to call twice."""
+        self.plant.close()
+
+    @property
+    def mmu_violations(self) -> int:
+        """Breaches the cabinets' conflict monitors saw (0 in every sound run)."""
+        return sum(c.monitor.violations for c in self.cabinets)
