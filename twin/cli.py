@@ -371,8 +371,11 @@ def hil_certs(
 
 @hil_app.command("serve")
 def hil_serve(
-    scenario_file: Annotated[Path, typer.Argument(help="scenario YAML with plants.agri")],
-    site: Annotated[str, typer.Option(help="the cooperative to emulate: AL or DT")] = "DT",
+    scenario_file: Annotated[Path, typer.Argument(help="scenario YAML (agri or traffic)")],
+    device: Annotated[
+        str, typer.Option(help="auto, irrigation (plants.agri) or signals (NTCIP cabinets)")
+    ] = "auto",
+    site: Annotated[str, typer.Option(help="irrigation: the cooperative, AL or DT")] = "DT",
     protocol: Annotated[str, typer.Option(help="zmq or opcua")] = "zmq",
     mode: Annotated[str, typer.Option(help="lockstep or realtime")] = "lockstep",
     duration: Annotated[str | None, typer.Option(help="override: plant time, e.g. '2h'")] = None,
@@ -390,15 +393,41 @@ def hil_serve(
         Path | None, typer.Option(help="opcua: `twin hil certs` folder → SignAndEncrypt only")
     ] = None,
     timeout: Annotated[float, typer.Option(help="lockstep: wait per step, s")] = 60.0,
+    out: Annotated[
+        Path | None, typer.Option(help="signals: SUMO's run folder (default runs/hil-NAME-TIME)")
+    ] = None,
+    backup: Annotated[float, typer.Option(help="signals: cabinet backup time, s")] = 10.0,
 ) -> None:
-    """Expose a cooperative's irrigation gateway (the simulated plant) as the field device."""
-    from twin.hil_devices import build_site_plant, serve_lockstep_report, serve_realtime
+    """Expose the simulated plant as the field device: a cooperative's irrigation gateway,
+    or virtual NTCIP signal cabinets in front of SUMO."""
+    from twin.hil_devices import (
+        build_site_plant,
+        device_failsafe,
+        serve_lockstep_report,
+        serve_realtime,
+    )
+    from twin.hil_signals import build_cabinet_field, serves_signals
 
     overrides: dict[str, Any] = {} if duration is None else {"duration": duration}
     scenario = _load(scenario_file, overrides)
+    if device == "auto":
+        device = "irrigation" if scenario.plants.agri is not None else "signals"
+    plant: Any
     try:
-        plant = build_site_plant(scenario, site)
-    except ValueError as err:
+        if device == "irrigation":
+            plant = build_site_plant(scenario, site)
+            failsafe: dict[str, Any] | None = device_failsafe(plant)
+        elif device == "signals":
+            if not serves_signals(scenario):
+                raise ValueError("--device signals needs plants.traffic and controllers.signals")
+            run_dir = out or Path("runs") / f"hil-{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+            if run_dir.exists() and any(run_dir.iterdir()):
+                raise ValueError(f"{run_dir} is not empty; pick another --out")
+            run_dir.mkdir(parents=True, exist_ok=True)
+            plant, failsafe = build_cabinet_field(scenario, run_dir, backup_s=backup), None
+        else:
+            raise ValueError(f"--device {device!r}: use auto, irrigation or signals")
+    except (ValueError, OSError) as err:
         raise _bad_input([f"{scenario_file}: {err}"]) from None
     points = list(plant.points())
     endpoint: Any
@@ -431,7 +460,7 @@ def hil_serve(
             if protocol == "zmq"
             else endpoint.url
         )
-        _out.print(f"{plant.name} ({len(points)} points, {mode}) on {where}")
+        _out.print(f"{device}: {plant.name} ({len(points)} points, {mode}) on {where}")
         if protocol == "opcua" and map_out is not None:
             write_mapping(map_out, endpoint.mapping())
             _out.print(f"mapping written to {map_out}")
@@ -439,7 +468,9 @@ def hil_serve(
             steps = round(scenario.duration / plant.step_s)
             report = serve_lockstep_report(plant, endpoint, steps, timeout)
         elif mode == "realtime":
-            report = serve_realtime(plant, endpoint, scenario.duration, speed=speed)
+            report = serve_realtime(
+                plant, endpoint, scenario.duration, speed=speed, failsafe=failsafe
+            )
         else:
             raise _bad_input([f"--mode {mode!r}: use lockstep or realtime"])
     finally:
@@ -447,18 +478,29 @@ def hil_serve(
             endpoint.end()
             time.sleep(1.0)  # many publishing intervals; then the server may go
         endpoint.stop()
-    typer.echo(json.dumps({"steps": report.steps, "wall_s": round(report.wall_s, 3),
+    if device == "signals":
+        kpis: dict[str, Any] = {
+            "mmu_violations": plant.mmu_violations,
+            "backups": {c.spec.tls_id: c.backups for c in plant.cabinets if c.backups},
+            "bad_commands": sum(c.bad_commands for c in plant.cabinets),
+            "arrived": plant.plant.latest().get("traffic/city/arrived", (None,))[0],
+        }
+    else:
+        kpis = {k: v for k, v in plant.kpis().items() if not isinstance(v, dict)}
+    typer.echo(json.dumps({"device": device, "steps": report.steps,
+                           "wall_s": round(report.wall_s, 3),
                            "max_drift_s": round(report.max_drift_s, 4),
                            "mean_drift_s": round(report.mean_drift_s, 4),
                            "failsafe_trips": report.failsafe_trips,
-                           "kpis": {k: v for k, v in plant.kpis().items()
-                                    if not isinstance(v, dict)}}))  # fmt: skip
+                           "kpis": kpis}))  # fmt: skip
 
 
 @hil_app.command("run-controller")
 def hil_run_controller(
     scenario_file: Annotated[Path, typer.Argument(help="scenario YAML with the controller")],
-    controller: Annotated[str, typer.Argument(help="e.g. irrigation/DT, fertigation/AL")],
+    controller: Annotated[
+        str, typer.Argument(help="e.g. irrigation/DT, fertigation/AL, signals/J07, signals (all)")
+    ],
     zmq: Annotated[str | None, typer.Option(help="PUB_URL,REP_URL of a ZeroMQ field")] = None,
     opcua: Annotated[str | None, typer.Option(help="URL of an OPC-UA server")] = None,
     map_file: Annotated[Path | None, typer.Option("--map", help="opcua: point ↔ NodeId")] = None,
@@ -472,12 +514,20 @@ def hil_run_controller(
     connect_timeout: Annotated[float, typer.Option(help="s")] = 30.0,
 ) -> None:
     """Run one of the scenario's controllers, unchanged, against a (simulated or real) device."""
+    import tempfile
+
     from hil.runner import run_controller
     from twin.hil_devices import build_site_controller, open_link
+    from twin.hil_signals import build_signal_central
 
     scenario = _load(scenario_file, {})
     try:
-        ctrl = build_site_controller(scenario, controller)
+        ctrl: Any
+        if controller == "signals" or controller.startswith("signals/"):
+            with tempfile.TemporaryDirectory(prefix="twin-central-") as work:
+                ctrl = build_signal_central(scenario, controller, Path(work))
+        else:
+            ctrl = build_site_controller(scenario, controller)
         urls = None if zmq is None else tuple(zmq.split(",", 1))
         if urls is not None and len(urls) != 2:
             raise ValueError("--zmq needs PUB_URL,REP_URL")

@@ -14,7 +14,7 @@ any such endpoint, simulated or real.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from sim.agri.sites import load_sites
 from sim.weather import generate_climate
 from twin.agri_run import agri_weather_span, plant_config, site_controllers
 from twin.hil_session import serve_lockstep
+from twin.plant import PlantModel
 from twin.rng import RngRegistry
 from twin.scenario import Scenario
 
@@ -105,11 +106,12 @@ def device_failsafe(plant: AgriPlant) -> dict[str, Any]:
 
 
 def serve_realtime(
-    plant: AgriPlant,
+    plant: PlantModel,
     endpoint: FieldEndpoint,
     duration_s: float,
     *,
     speed: float = 1.0,
+    failsafe: Mapping[str, Any] | None = None,
     watchdog_s: float | None = 180.0,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
@@ -118,9 +120,11 @@ def serve_realtime(
     sensors and applying whatever the remote controller wrote, for ``duration_s`` of
     plant time. Drift = how late each step started against its schedule (s, wall).
 
-    Like the gateway's own watchdog: when no write arrived for ``watchdog_s`` of wall
+    Like a gateway's own watchdog: when no write arrived for ``watchdog_s`` of wall
     time (None: never; the controller scans on the wall clock), the device applies
-    :func:`device_failsafe` once, and follows the controller again at its next write."""
+    ``failsafe`` (e.g. :func:`device_failsafe`) once, and follows the controller again
+    at its next write. With ``failsafe`` None the plant keeps its own fail-safe (the
+    signal cabinets fall back to their plans when the central's heartbeat stops)."""
     if not speed > 0:
         raise ValueError(f"speed must be > 0, got {speed}")
     wanted = {p.name for p in plant.points() if p.direction is Direction.INPUT}
@@ -130,25 +134,32 @@ def serve_realtime(
     t0 = clock()
     drifts: list[float] = []
     steps = round(duration_s / plant.step_s)
-    last_write_wall, failsafe, trips = t0, False, 0
-    for k in range(1, steps + 1):
-        due = t0 + k * plant.step_s / speed
-        wait = due - clock()
-        if wait > 0:
-            sleep(wait)
-        drifts.append(max(clock() - due, 0.0))
-        writes: dict[str, Any] = endpoint.take_writes()
-        if writes:
-            plant.actuate(writes)
-            last_write_wall, failsafe = clock(), False
-        elif watchdog_s is not None and not failsafe and clock() - last_write_wall > watchdog_s:
-            plant.actuate(device_failsafe(plant))
-            failsafe, trips = True, trips + 1
-        plant.advance(k * plant.step_s)
-        fresh = plant.sensors()
-        samples.update(fresh)
-        endpoint.publish(k * plant.step_s, {n: s for n, s in fresh.items() if n in wanted})
-    plant.close()
+    last_write_wall, tripped, trips = t0, False, 0
+    try:
+        for k in range(1, steps + 1):
+            due = t0 + k * plant.step_s / speed
+            wait = due - clock()
+            if wait > 0:
+                sleep(wait)
+            drifts.append(max(clock() - due, 0.0))
+            writes: dict[str, Any] = endpoint.take_writes()
+            if writes:
+                plant.actuate(writes)
+                last_write_wall, tripped = clock(), False
+            elif (
+                failsafe is not None
+                and watchdog_s is not None
+                and not tripped
+                and clock() - last_write_wall > watchdog_s
+            ):
+                plant.actuate(dict(failsafe))
+                tripped, trips = True, trips + 1
+            plant.advance(k * plant.step_s)
+            fresh = plant.sensors()
+            samples.update(fresh)
+            endpoint.publish(k * plant.step_s, {n: s for n, s in fresh.items() if n in wanted})
+    finally:
+        plant.close()
     return ServeReport(
         steps,
         clock() - t0,
@@ -159,7 +170,7 @@ def serve_realtime(
 
 
 def serve_lockstep_report(
-    plant: AgriPlant, endpoint: FieldEndpoint, steps: int, timeout_s: float
+    plant: PlantModel, endpoint: FieldEndpoint, steps: int, timeout_s: float
 ) -> ServeReport:
     """:func:`twin.hil_session.serve_lockstep` with its wall time."""
     tick = time.perf_counter()

@@ -25,19 +25,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from controllers.io import Quality
 from controllers.signals import IntersectionSpec, SignalPlan
 from controllers.signals.phase_control import PhaseSelectingController
 from sim.hydro.plant import FloodPlant
 from sim.traffic.camera import CameraErrorModel, MeasuredPlant
-from sim.traffic.demand import DemandResult, generate_demand
 from sim.traffic.edge_geometry import edge_sample_points
 from sim.traffic.hires_log import write_hires_logs
 from sim.traffic.kpis import trip_kpis, vehicle_classes
-from sim.traffic.layout import point_segment, read_signal_layouts
-from sim.traffic.plant import TrafficPlant, TrafficPlantConfig
+from sim.traffic.layout import point_segment
+from sim.traffic.plant import TrafficPlant
 from sim.weather import WeatherPlant, WeatherSeries, generate_climate, load_weather_csv
 from twin.agri_run import AgriParts, add_agri, agri_weather_span
 from twin.eventlog import EventLog
@@ -50,9 +47,9 @@ from twin.monitors import ConflictMonitorBank
 from twin.recorder import Recorder
 from twin.rng import RngRegistry
 from twin.scenario import Scenario, scenario_paths
-from twin.signal_setup import build_signal_controllers, mix_pcu_per_vehicle
+from twin.traffic_setup import build_traffic
 
-__all__ = ["RunFailedError", "RunResult", "run_scenario", "signal_ids"]
+__all__ = ["RunFailedError", "RunResult", "run_scenario"]
 
 _PACKAGES = (
     "dongha-twin",
@@ -82,30 +79,6 @@ class RunResult:
     run_dir: Path
     kpis: dict[str, Any]
     wall_s: float
-
-
-def signal_ids(signals_yaml: Path) -> list[str]:
-    """Traffic-light ids listed in a signals file (``signals: [{id: ...}, ...]``)."""
-    data = yaml.safe_load(signals_yaml.read_text(encoding="utf-8")) or {}
-    entries = data.get("signals") if isinstance(data, dict) else None
-    if not isinstance(entries, list) or not all(isinstance(e, dict) and "id" in e for e in entries):
-        raise ValueError(
-            f"{signals_yaml}: expected 'signals:' with a list of entries that have an 'id'"
-        )
-    return [str(e["id"]) for e in entries]
-
-
-def _peak_hour_flows(
-    demand: DemandResult, duration_s: float, net_file: Path
-) -> tuple[dict[tuple[str, str], float], float]:
-    """Edge-pair flows (PCU/h) of the busiest hour in the run, and that hour's start (s).
-
-    Each vehicle counts on a pair when it would pass there at free-flow speed.
-    """
-    import sumolib
-
-    net = sumolib.net.readNet(str(net_file), withInternal=False)
-    return demand.busiest_hour_edge_pair_flows(duration_s, net)
 
 
 def _versions() -> dict[str, str]:
@@ -314,49 +287,16 @@ def run_scenario(
     specs: dict[str, IntersectionSpec] = {}
     try:  # setting up: a failure here is bad input, but the folder says what happened
         if traffic is not None:
-            tick = time.perf_counter()
-            demand_seed = rng.integer_seed("demand")
-            demand = generate_demand(
-                traffic.network,
-                run_dir / "demand",
-                begin_s=0.0,
-                end_s=scenario.duration,
-                day_offset_s=scenario.day_offset_s(),
-                seed=demand_seed,
-                scale=traffic.demand.scale,
-                zones_yaml=traffic.demand.zones,
-                vtypes_csv=traffic.demand.vtypes,
-                profile_csv=traffic.demand.profile,
-                daily_trips=traffic.demand.daily_trips,
-            )
-            manifest["derived_seeds"]["demand"] = demand_seed
+            parts = build_traffic(scenario, run_dir, rng)
+            demand, plant = parts.demand, parts.plant
+            manifest["derived_seeds"]["demand"] = parts.demand_seed
             manifest["demand"] = {
                 "requested": demand.n_requested,
                 "routed": demand.n_routed,
                 "routed_by_class": demand.routed_by_class,
             }
-            manifest["timings_s"]["demand"] = round(time.perf_counter() - tick, 3)
-            layouts = read_signal_layouts(traffic.network, signal_ids(traffic.signals))
-            sumo_seed = rng.integer_seed("sumo")
-            manifest["derived_seeds"]["sumo"] = sumo_seed
-            plant = TrafficPlant(
-                TrafficPlantConfig(
-                    net_file=traffic.network,
-                    route_files=[demand.routes_file],
-                    additional_files=[demand.vtypes_file],
-                    run_dir=run_dir,
-                    duration_s=scenario.duration,
-                    step_s=traffic.step_s,
-                    seed=sumo_seed,
-                    mode=traffic.mode,
-                    lateral_resolution_m=traffic.lateral_resolution_m,
-                    backend=traffic.backend,
-                    gui=traffic.gui,
-                    remote=traffic.remote,
-                    detector_length_m=traffic.detector_length_m,
-                ),
-                layouts,
-            )
+            manifest["timings_s"]["demand"] = round(parts.demand_wall_s, 3)
+            manifest["derived_seeds"]["sumo"] = parts.sumo_seed
             if traffic.measurement.kind == "camera":
                 model = CameraErrorModel(**traffic.measurement.model_dump(exclude={"kind"}))
                 kernel.add_plant(MeasuredPlant(plant, model, rng.stream("camera")))
@@ -369,19 +309,12 @@ def run_scenario(
                 log.emit(
                     0.0,
                     "signals_uncontrolled",
-                    junctions=len(layouts),
+                    junctions=len(parts.layouts),
                     note="no signal controllers: every signalised junction flashes amber",
                 )
             else:
-                flows, peak_start = _peak_hour_flows(demand, scenario.duration, traffic.network)
-                controllers, specs, plans = build_signal_controllers(
-                    layouts,
-                    flows,
-                    signals_cfg,
-                    net_file=traffic.network,
-                    pcu_per_vehicle=mix_pcu_per_vehicle(traffic.demand.vtypes),
-                    detector_length_m=traffic.detector_length_m,
-                )
+                controllers, specs, plans = parts.controllers, parts.specs, parts.plans
+                peak_start = parts.design_hour_start_s
                 for controller in controllers:
                     kernel.add_controller(controller)
                 monitor = ConflictMonitorBank(specs.values(), traffic.step_s, events=log)

@@ -60,7 +60,9 @@ def parse_duration(value: Any) -> float:
         seconds = float(value)
     elif isinstance(value, str):
         text = value.strip()
-        if re.fullmatch(r"\d{1,3}:\d{2}(:\d{2})?", text):
+        if re.fullmatch(r"\d+(\.\d+)?", text):  # plain seconds, as a command line gives them
+            seconds = float(text)
+        elif re.fullmatch(r"\d{1,3}:\d{2}(:\d{2})?", text):
             parts = [int(p) for p in text.split(":")] + [0]
             seconds = parts[0] * 3600 + parts[1] * 60 + parts[2]
         else:

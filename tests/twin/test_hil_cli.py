@@ -80,3 +80,36 @@ def test_serve_and_run_controller_in_two_processes(protocol: str, tmp_path: Path
     # the same water as the controller in-process: nothing lost over the wire
     assert served["kpis"]["water_m3"] == pytest.approx(_reference_water_m3(), rel=1e-12)
     assert served["kpis"]["water_m3"] > 0
+
+
+def test_signal_cabinets_served_and_driven_by_the_central_in_two_processes(
+    tmp_path: Path,
+) -> None:
+    """Đông Hà's 21 junctions: virtual NTCIP cabinets in front of SUMO in one process, the
+    adaptive controllers as their central system in another, over ZeroMQ."""
+    scenario = REPO / "scenarios" / "dongha_morning_peak_adaptive.yaml"
+    pub, rep = f"tcp://127.0.0.1:{_port()}", f"tcp://127.0.0.1:{_port()}"
+    serve = subprocess.Popen(
+        [*TWIN, "hil", "serve", str(scenario), "--duration", "180", "--protocol", "zmq",
+         "--pub", pub, "--rep", rep, "--out", str(tmp_path / "run")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+    )  # fmt: skip
+    try:
+        ctrl = subprocess.run(
+            [*TWIN, "hil", "run-controller", str(scenario), "signals", "--zmq", f"{pub},{rep}"],
+            capture_output=True, text=True, cwd=REPO, timeout=300,
+        )  # fmt: skip
+        out, err = serve.communicate(timeout=300)
+    finally:
+        serve.kill()
+    assert serve.returncode == 0, err[-2000:]
+    assert ctrl.returncode == 0, ctrl.stderr[-2000:]
+    served = json.loads(out.strip().splitlines()[-1])
+    ran = json.loads(ctrl.stdout.strip().splitlines()[-1])
+    assert served["device"] == "signals" and served["steps"] == 180
+    assert served["kpis"]["mmu_violations"] == 0
+    assert served["kpis"]["backups"] == {}  # the central's heartbeat never went silent
+    assert served["kpis"]["bad_commands"] == 0
+    assert ran == {"controller": "signals", "scans": 180, "ended_by": "field_end",
+                   "write_failures": 0}  # fmt: skip
+    assert (tmp_path / "run" / "demand").is_dir()

@@ -56,7 +56,14 @@ def test_a_silent_controller_leaves_the_valves_shut_after_the_watchdog() -> None
     endpoint = ScriptedEndpoint(writes_on={1})  # one write, then silence
     clock = FakeClock()
     report = serve_realtime(
-        plant, endpoint, 3600.0, speed=60.0, watchdog_s=10.0, clock=clock.now, sleep=clock.sleep
+        plant,
+        endpoint,
+        3600.0,
+        speed=60.0,
+        failsafe=device_failsafe(plant),
+        watchdog_s=10.0,
+        clock=clock.now,
+        sleep=clock.sleep,
     )
     assert report.failsafe_trips == 1
     assert report.steps == 60 and len(endpoint.published) == 61
@@ -73,7 +80,14 @@ def test_a_live_controller_is_followed_and_pacing_is_measured() -> None:
     endpoint = ScriptedEndpoint(writes_on=set(range(1, 100)))
     clock = FakeClock(work_s=0.2)  # every clock read costs 0.2 s: each step starts 0.2 s late
     report = serve_realtime(
-        plant, endpoint, 3600.0, speed=60.0, watchdog_s=600.0, clock=clock.now, sleep=clock.sleep
+        plant,
+        endpoint,
+        3600.0,
+        speed=60.0,
+        failsafe=device_failsafe(plant),
+        watchdog_s=600.0,
+        clock=clock.now,
+        sleep=clock.sleep,
     )
     assert report.failsafe_trips == 0
     assert plant.hydraulics.actual_open()[plant.plot_ids.index("DT-H01-P1")]

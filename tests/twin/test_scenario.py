@@ -132,13 +132,13 @@ def test_not_yaml_and_not_a_mapping(tmp_path):
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("2h30m", 9000), ("90min", 5400), ("45 s", 45), ("02:30:00", 9000), (120, 120)],
+    [("2h30m", 9000), ("90min", 5400), ("45 s", 45), ("02:30:00", 9000), (120, 120), ("180", 180)],
 )
 def test_parse_duration(text, seconds):
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "soon", "-5", 0, -1, True])
+@pytest.mark.parametrize("text", ["", "soon", "-5", "0", "1e3", 0, -1, True])
 def test_parse_duration_rejects(text):
     with pytest.raises(ValueError):
         parse_duration(text)
