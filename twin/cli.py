@@ -373,7 +373,11 @@ def hil_certs(
 def hil_serve(
     scenario_file: Annotated[Path, typer.Argument(help="scenario YAML (agri or traffic)")],
     device: Annotated[
-        str, typer.Option(help="auto, irrigation (plants.agri) or signals (NTCIP cabinets)")
+        str,
+        typer.Option(
+            help="auto, irrigation (plants.agri), lighting (TALQ-style cabinets) or signals "
+            "(NTCIP cabinets)"
+        ),
     ] = "auto",
     site: Annotated[str, typer.Option(help="irrigation: the cooperative, AL or DT")] = "DT",
     protocol: Annotated[str, typer.Option(help="zmq or opcua")] = "zmq",
@@ -399,24 +403,35 @@ def hil_serve(
     backup: Annotated[float, typer.Option(help="signals: cabinet backup time, s")] = 10.0,
 ) -> None:
     """Expose the simulated plant as the field device: a cooperative's irrigation gateway,
-    or virtual NTCIP signal cabinets in front of SUMO."""
+    the lighting pilot's cabinets (TALQ-style names), or virtual NTCIP signal cabinets in
+    front of SUMO."""
     from twin.hil_devices import (
         build_site_plant,
         device_failsafe,
         serve_lockstep_report,
         serve_realtime,
     )
+    from twin.hil_lighting import build_lighting_field, controller_mapping, lighting_failsafe
     from twin.hil_signals import build_cabinet_field, serves_signals
 
     overrides: dict[str, Any] = {} if duration is None else {"duration": duration}
     scenario = _load(scenario_file, overrides)
     if device == "auto":
-        device = "irrigation" if scenario.plants.agri is not None else "signals"
+        device = (
+            "irrigation"
+            if scenario.plants.agri is not None
+            else "lighting"
+            if scenario.plants.lighting is not None and scenario.plants.traffic is None
+            else "signals"
+        )
     plant: Any
     try:
         if device == "irrigation":
             plant = build_site_plant(scenario, site)
             failsafe: dict[str, Any] | None = device_failsafe(plant)
+        elif device == "lighting":
+            plant = build_lighting_field(scenario)
+            failsafe = lighting_failsafe(plant)
         elif device == "signals":
             if not serves_signals(scenario):
                 raise ValueError("--device signals needs plants.traffic and controllers.signals")
@@ -426,7 +441,7 @@ def hil_serve(
             run_dir.mkdir(parents=True, exist_ok=True)
             plant, failsafe = build_cabinet_field(scenario, run_dir, backup_s=backup), None
         else:
-            raise ValueError(f"--device {device!r}: use auto, irrigation or signals")
+            raise ValueError(f"--device {device!r}: use auto, irrigation, lighting or signals")
     except (ValueError, OSError) as err:
         raise _bad_input([f"{scenario_file}: {err}"]) from None
     points = list(plant.points())
@@ -462,7 +477,9 @@ def hil_serve(
         )
         _out.print(f"{device}: {plant.name} ({len(points)} points, {mode}) on {where}")
         if protocol == "opcua" and map_out is not None:
-            write_mapping(map_out, endpoint.mapping())
+            # lighting: the controller's own names → the TALQ-named nodes
+            served = endpoint.mapping()
+            write_mapping(map_out, controller_mapping(served) if device == "lighting" else served)
             _out.print(f"mapping written to {map_out}")
         if mode == "lockstep":
             steps = round(scenario.duration / plant.step_s)
@@ -486,7 +503,8 @@ def hil_serve(
             "arrived": plant.plant.latest().get("traffic/city/arrived", (None,))[0],
         }
     else:
-        kpis = {k: v for k, v in plant.kpis().items() if not isinstance(v, dict)}
+        source = plant.plant if device == "lighting" else plant
+        kpis = {k: v for k, v in source.kpis().items() if not isinstance(v, (dict, list))}
     typer.echo(json.dumps({"device": device, "steps": report.steps,
                            "wall_s": round(report.wall_s, 3),
                            "max_drift_s": round(report.max_drift_s, 4),
@@ -499,7 +517,10 @@ def hil_serve(
 def hil_run_controller(
     scenario_file: Annotated[Path, typer.Argument(help="scenario YAML with the controller")],
     controller: Annotated[
-        str, typer.Argument(help="e.g. irrigation/DT, fertigation/AL, signals/J07, signals (all)")
+        str,
+        typer.Argument(
+            help="e.g. irrigation/DT, fertigation/AL, lighting, signals/J07, signals (all)"
+        ),
     ],
     zmq: Annotated[str | None, typer.Option(help="PUB_URL,REP_URL of a ZeroMQ field")] = None,
     opcua: Annotated[str | None, typer.Option(help="URL of an OPC-UA server")] = None,
@@ -523,7 +544,16 @@ def hil_run_controller(
     scenario = _load(scenario_file, {})
     try:
         ctrl: Any
-        if controller == "signals" or controller.startswith("signals/"):
+        if controller == "lighting":
+            from twin.hil_lighting import build_lighting_controller_for_hil
+
+            if opcua is not None and map_file is None:
+                raise ValueError(
+                    "lighting over OPC-UA needs --map: the file `twin hil serve --map` wrote "
+                    "(its points are TALQ-named)"
+                )
+            ctrl = build_lighting_controller_for_hil(scenario, talq_names=zmq is not None)
+        elif controller == "signals" or controller.startswith("signals/"):
             with tempfile.TemporaryDirectory(prefix="twin-central-") as work:
                 ctrl = build_signal_central(scenario, controller, Path(work))
         else:

@@ -28,7 +28,7 @@ import numpy as np
 
 from controllers.lighting import LightingController
 from sim.lighting.faults import Fault
-from sim.lighting.layout import hung_vuong_layout
+from sim.lighting.layout import LightingLayout, hung_vuong_layout
 from sim.lighting.plant import LightingPlant, LightingPlantConfig
 from sim.weather import solar_elevation_deg
 from twin.lighting_coupling import FloodLightingCoupling, TrafficLightingCoupling
@@ -49,7 +49,13 @@ if TYPE_CHECKING:
     from twin.rng import RngRegistry
     from twin.scenario import Scenario
 
-__all__ = ["COMPLIANCE_PERIOD_S", "LightingParts", "add_lighting"]
+__all__ = [
+    "COMPLIANCE_PERIOD_S",
+    "BuiltLighting",
+    "LightingParts",
+    "add_lighting",
+    "build_lighting",
+]
 
 #: how often (s) the compliance probe judges the segments
 COMPLIANCE_PERIOD_S = 60.0
@@ -220,42 +226,29 @@ def _fault_time(scenario: Scenario, at: float | str) -> float:
     return t + 86400.0 if isinstance(at, str) and t < 0 else t
 
 
-def add_lighting(
-    kernel: Kernel,
-    scenario: Scenario,
-    rng: RngRegistry,
-    traffic: TrafficPlant | None,
-    log: EventLog,
-    manifest: dict[str, Any],
-    *,
-    flood: FloodPlant | None = None,
-) -> LightingParts | None:
-    """Add the lighting plant, controller, probe and couplings if the scenario asks."""
+@dataclass
+class BuiltLighting:
+    """The scenario's lighting plant (faults injected) and its controller."""
+
+    plant: LightingPlant
+    controller: LightingController
+    config: Configuration
+    layout: LightingLayout
+    photometry: PilotPhotometry
+    commissioning: Any
+    seed: int
+
+
+def build_lighting(scenario: Scenario, rng: RngRegistry) -> BuiltLighting:
+    """The plant and controller of ``plants.lighting`` / ``controllers.lighting``, seeded
+    from ``rng`` as in ``twin run`` (stream ``lighting``)."""
     cfg = scenario.plants.lighting
-    couple = scenario.couplings.traffic_to_lighting
     if cfg is None:
-        if (
-            scenario.controllers.lighting is not None
-            or couple
-            or scenario.couplings.flood_to_lighting
-        ):
-            raise ValueError(
-                "controllers.lighting and couplings.traffic_to_lighting / flood_to_lighting "
-                "need plants.lighting"
-            )
-        return None
-    if scenario.couplings.flood_to_lighting and flood is None:
-        raise ValueError("couplings.flood_to_lighting needs plants.flood as well")
-    if cfg.traffic == "observed" and not (couple and traffic is not None):
-        raise ValueError(
-            "plants.lighting.traffic is 'observed': add plants.traffic and set "
-            "couplings.traffic_to_lighting: true, or use traffic: synthetic"
-        )
+        raise ValueError("the scenario has no plants.lighting")
     config = configuration(cfg.configuration)
     layout = hung_vuong_layout()
     photometry = PilotPhotometry(layout)
     seed = rng.integer_seed("lighting")
-    manifest["derived_seeds"]["lighting"] = seed
     plant = LightingPlant(
         LightingPlantConfig(
             start=scenario.start,
@@ -288,6 +281,44 @@ def add_lighting(
         scan_period_s=schema.scan_period_s if schema else cfg.step_s,
         overrides=schema.overrides if schema else None,
     )
+    return BuiltLighting(plant, controller, config, layout, photometry, commissioning, seed)
+
+
+def add_lighting(
+    kernel: Kernel,
+    scenario: Scenario,
+    rng: RngRegistry,
+    traffic: TrafficPlant | None,
+    log: EventLog,
+    manifest: dict[str, Any],
+    *,
+    flood: FloodPlant | None = None,
+) -> LightingParts | None:
+    """Add the lighting plant, controller, probe and couplings if the scenario asks."""
+    cfg = scenario.plants.lighting
+    couple = scenario.couplings.traffic_to_lighting
+    if cfg is None:
+        if (
+            scenario.controllers.lighting is not None
+            or couple
+            or scenario.couplings.flood_to_lighting
+        ):
+            raise ValueError(
+                "controllers.lighting and couplings.traffic_to_lighting / flood_to_lighting "
+                "need plants.lighting"
+            )
+        return None
+    if scenario.couplings.flood_to_lighting and flood is None:
+        raise ValueError("couplings.flood_to_lighting needs plants.flood as well")
+    if cfg.traffic == "observed" and not (couple and traffic is not None):
+        raise ValueError(
+            "plants.lighting.traffic is 'observed': add plants.traffic and set "
+            "couplings.traffic_to_lighting: true, or use traffic: synthetic"
+        )
+    built = build_lighting(scenario, rng)
+    manifest["derived_seeds"]["lighting"] = built.seed
+    plant, controller, config = built.plant, built.controller, built.config
+    layout, photometry, commissioning = built.layout, built.photometry, built.commissioning
     kernel.add_plant(plant)
     kernel.add_controller(controller)
     probe = ComplianceProbe(plant, config, photometry)

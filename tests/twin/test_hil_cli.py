@@ -113,3 +113,39 @@ def test_signal_cabinets_served_and_driven_by_the_central_in_two_processes(
     assert ran == {"controller": "signals", "scans": 180, "ended_by": "field_end",
                    "write_failures": 0}  # fmt: skip
     assert (tmp_path / "run" / "demand").is_dir()
+
+
+def test_lighting_cabinets_over_opcua_with_the_mapping_file_serve_writes(tmp_path: Path) -> None:
+    """The lighting controller, unchanged, reaches the TALQ-named nodes through the
+    mapping file that `twin hil serve --map` wrote."""
+    import time
+
+    scenario = REPO / "scenarios" / "dongha_lighting_hil.yaml"
+    url, mapping = f"opc.tcp://127.0.0.1:{_port()}/dongha", tmp_path / "talq.csv"
+    login = ["--user", "op", "--password", "pw-1"]
+    serve = subprocess.Popen(
+        [*TWIN, "hil", "serve", str(scenario), "--duration", "60", "--protocol", "opcua",
+         "--url", url, "--map", str(mapping), *login],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not mapping.exists() and serve.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert mapping.exists(), serve.stderr.read() if serve.poll() is not None else "no map"
+        ctrl = subprocess.run(
+            [*TWIN, "hil", "run-controller", str(scenario), "lighting", "--opcua", url,
+             "--map", str(mapping), *login],
+            capture_output=True, text=True, cwd=REPO, timeout=300,
+        )  # fmt: skip
+        out, err = serve.communicate(timeout=300)
+    finally:
+        serve.kill()
+    assert serve.returncode == 0, err[-2000:]
+    assert ctrl.returncode == 0, ctrl.stderr[-2000:]
+    served = json.loads(out.strip().splitlines()[-1])
+    ran = json.loads(ctrl.stdout.strip().splitlines()[-1])
+    assert served["device"] == "lighting" and served["steps"] == 60
+    assert ran["controller"] == "lighting" and ran["scans"] == 60
+    assert ran["ended_by"] == "field_end" and ran["write_failures"] == 0
+    assert "light/HV-E17/dim_pct,ns=" in mapping.read_text(encoding="utf-8")
