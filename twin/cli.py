@@ -375,8 +375,8 @@ def hil_serve(
     device: Annotated[
         str,
         typer.Option(
-            help="auto, irrigation (plants.agri), lighting (TALQ-style cabinets) or signals "
-            "(NTCIP cabinets)"
+            help="auto, irrigation (plants.agri), lighting (TALQ-style cabinets), flood "
+            "(warning points with sirens) or signals (NTCIP cabinets)"
         ),
     ] = "auto",
     site: Annotated[str, typer.Option(help="irrigation: the cooperative, AL or DT")] = "DT",
@@ -417,11 +417,14 @@ def hil_serve(
     overrides: dict[str, Any] = {} if duration is None else {"duration": duration}
     scenario = _load(scenario_file, overrides)
     if device == "auto":
+        alone = scenario.plants.traffic is None
         device = (
             "irrigation"
             if scenario.plants.agri is not None
             else "lighting"
-            if scenario.plants.lighting is not None and scenario.plants.traffic is None
+            if scenario.plants.lighting is not None and alone
+            else "flood"
+            if scenario.plants.flood is not None and alone
             else "signals"
         )
     plant: Any
@@ -432,16 +435,24 @@ def hil_serve(
         elif device == "lighting":
             plant = build_lighting_field(scenario)
             failsafe = lighting_failsafe(plant)
-        elif device == "signals":
-            if not serves_signals(scenario):
+        elif device in ("signals", "flood"):
+            if device == "signals" and not serves_signals(scenario):
                 raise ValueError("--device signals needs plants.traffic and controllers.signals")
             run_dir = out or Path("runs") / f"hil-{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}"
             if run_dir.exists() and any(run_dir.iterdir()):
                 raise ValueError(f"{run_dir} is not empty; pick another --out")
             run_dir.mkdir(parents=True, exist_ok=True)
-            plant, failsafe = build_cabinet_field(scenario, run_dir, backup_s=backup), None
+            failsafe = None  # cabinets back up to their plans; flood boxes hold their warning
+            if device == "signals":
+                plant = build_cabinet_field(scenario, run_dir, backup_s=backup)
+            else:
+                from twin.hil_flood import build_gauge_field
+
+                plant = build_gauge_field(scenario, run_dir)
         else:
-            raise ValueError(f"--device {device!r}: use auto, irrigation, lighting or signals")
+            raise ValueError(
+                f"--device {device!r}: use auto, irrigation, lighting, flood or signals"
+            )
     except (ValueError, OSError) as err:
         raise _bad_input([f"{scenario_file}: {err}"]) from None
     points = list(plant.points())
@@ -502,6 +513,12 @@ def hil_serve(
             "bad_commands": sum(c.bad_commands for c in plant.cabinets),
             "arrived": plant.plant.latest().get("traffic/city/arrived", (None,))[0],
         }
+    elif device == "flood":
+        levels = [v for n, v in plant.shown.items() if n.endswith("/warning_level")]
+        kpis = {
+            "highest_warning": max(levels, default=0),
+            "siren_s": {n.split("/")[1]: s for n, s in sorted(plant.siren_s().items())},
+        }
     else:
         source = plant.plant if device == "lighting" else plant
         kpis = {k: v for k, v in source.kpis().items() if not isinstance(v, (dict, list))}
@@ -519,7 +536,8 @@ def hil_run_controller(
     controller: Annotated[
         str,
         typer.Argument(
-            help="e.g. irrigation/DT, fertigation/AL, lighting, signals/J07, signals (all)"
+            help="e.g. irrigation/DT, fertigation/AL, lighting, flood, flood/P03, signals/J07, "
+            "signals (all)"
         ),
     ],
     zmq: Annotated[str | None, typer.Option(help="PUB_URL,REP_URL of a ZeroMQ field")] = None,
@@ -553,6 +571,10 @@ def hil_run_controller(
                     "(its points are TALQ-named)"
                 )
             ctrl = build_lighting_controller_for_hil(scenario, talq_names=zmq is not None)
+        elif controller == "flood" or controller.startswith("flood/"):
+            from twin.hil_flood import build_flood_controller_for_hil
+
+            ctrl = build_flood_controller_for_hil(scenario, controller)
         elif controller == "signals" or controller.startswith("signals/"):
             with tempfile.TemporaryDirectory(prefix="twin-central-") as work:
                 ctrl = build_signal_central(scenario, controller, Path(work))

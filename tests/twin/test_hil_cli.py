@@ -149,3 +149,40 @@ def test_lighting_cabinets_over_opcua_with_the_mapping_file_serve_writes(tmp_pat
     assert ran["controller"] == "lighting" and ran["scans"] == 60
     assert ran["ended_by"] == "field_end" and ran["write_failures"] == 0
     assert "light/HV-E17/dim_pct,ns=" in mapping.read_text(encoding="utf-8")
+
+
+def test_flood_boxes_served_and_their_controllers_in_two_processes(tmp_path: Path) -> None:
+    """The 12 warning points' boxes (gauges, sirens) in one process, their warning
+    controllers in another, over ZeroMQ: the same warnings as in-process."""
+    from twin.hil_flood import build_flood_controller_for_hil, build_gauge_field
+
+    scenario_file = REPO / "scenarios" / "dongha_flood_hil.yaml"
+    pub, rep = f"tcp://127.0.0.1:{_port()}", f"tcp://127.0.0.1:{_port()}"
+    serve = subprocess.Popen(
+        [*TWIN, "hil", "serve", str(scenario_file), "--duration", "2h", "--protocol", "zmq",
+         "--pub", pub, "--rep", rep, "--out", str(tmp_path / "run")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+    )  # fmt: skip
+    try:
+        ctrl = subprocess.run(
+            [*TWIN, "hil", "run-controller", str(scenario_file), "flood", "--zmq", f"{pub},{rep}"],
+            capture_output=True, text=True, cwd=REPO, timeout=300,
+        )  # fmt: skip
+        out, err = serve.communicate(timeout=300)
+    finally:
+        serve.kill()
+    assert serve.returncode == 0, err[-2000:]
+    assert ctrl.returncode == 0, ctrl.stderr[-2000:]
+    served = json.loads(out.strip().splitlines()[-1])
+    ran = json.loads(ctrl.stdout.strip().splitlines()[-1])
+    assert served["device"] == "flood" and served["steps"] == 120
+    assert ran == {"controller": "flood", "scans": 120, "ended_by": "field_end",
+                   "write_failures": 0}  # fmt: skip
+    scenario = load_scenario(scenario_file, {"duration": "2h"})
+    field = build_gauge_field(scenario, tmp_path / "local")
+    run_inprocess(field, build_flood_controller_for_hil(scenario, "flood"), 120)
+    levels = [v for n, v in field.shown.items() if n.endswith("/warning_level")]
+    assert served["kpis"]["highest_warning"] == max(levels)
+    assert served["kpis"]["siren_s"] == {
+        n.split("/")[1]: s for n, s in sorted(field.siren_s().items())
+    }
