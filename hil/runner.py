@@ -95,6 +95,8 @@ def run_controller(
     keep_records: bool = True,
     on_scan: Callable[[ScanRecord], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    speed: float = 1.0,
+    follow_field_time: bool = False,
 ) -> RunReport:
     """Run ``controller`` over a connected ``link`` until the field ends or a limit is hit.
 
@@ -109,6 +111,12 @@ def run_controller(
         keep_records: keep every :class:`ScanRecord` in the report.
         on_scan: called after every scan with its record.
         clock: monotonic seconds (real time scheduling and drift).
+        speed: real time: run time per wall second (> 0); the controller scans every
+            ``scan_period_s / speed`` wall seconds, so it keeps pace with a field served
+            at ``speed`` × real time.
+        follow_field_time: real time: the controller's run time follows the field's
+            (the newest source time among the good samples) instead of starting at 0,
+            so input ages are judged on the field's clock. It only ever moves forward.
 
     Lock-step errors (a rejected or undeliverable write, a step timeout) are
     raised; in real time a write that cannot reach the field (ConnectionError)
@@ -161,9 +169,14 @@ def run_controller(
             )
         return report
 
+    if not (speed > 0 and speed < float("inf")):
+        raise ValueError(f"speed must be a finite factor > 0, got {speed!r}")
+    period /= speed
     t0 = clock()
     slot = 0
     late_sum = 0.0
+    base = 0.0  # run time at t0 (follow_field_time moves it forward)
+    last_now = -float("inf")
     while True:
         if max_scans is not None and report.scans >= max_scans:
             report.ended_by = "max_scans"
@@ -182,7 +195,17 @@ def run_controller(
         start = clock()
         late = max(0.0, start - due)
         samples = _inputs(inputs, link.latest(time.time()))
-        now = start - t0
+        now = (start - t0) * speed + base
+        if follow_field_time:
+            newest = max(
+                (s.source_time for s in samples.values() if s.quality is not Quality.BAD),
+                default=None,
+            )
+            if newest is not None and newest > now:
+                base += newest - now
+                now = newest
+        now = max(now, last_now)  # never backwards (a field restarted from an earlier time)
+        last_now = now
         outputs = controller.scan(now, samples)
         written = True
         try:

@@ -507,10 +507,15 @@ def hil_serve(
             time.sleep(1.0)  # many publishing intervals; then the server may go
         endpoint.stop()
     if device == "signals":
+        from controllers.signals.ntcip import UnitControlStatus
+
         kpis: dict[str, Any] = {
             "mmu_violations": plant.mmu_violations,
             "backups": {c.spec.tls_id: c.backups for c in plant.cabinets if c.backups},
             "bad_commands": sum(c.bad_commands for c in plant.cabinets),
+            "under_central_control_at_end": sum(
+                c.control_status == UnitControlStatus.SYSTEM_CONTROL for c in plant.cabinets
+            ),
             "arrived": plant.plant.latest().get("traffic/city/arrived", (None,))[0],
         }
     elif device == "flood":
@@ -547,6 +552,9 @@ def hil_run_controller(
     password: Annotated[str | None, typer.Option(help="opcua password")] = None,
     mode: Annotated[str, typer.Option(help="lockstep or realtime")] = "lockstep",
     duration: Annotated[float | None, typer.Option(help="realtime: wall seconds")] = None,
+    speed: Annotated[
+        float, typer.Option(help="realtime: run time per wall second, as the field's --speed")
+    ] = 1.0,
     certs: Annotated[
         Path | None, typer.Option(help="opcua: `twin hil certs` folder → SignAndEncrypt")
     ] = None,
@@ -596,7 +604,15 @@ def hil_run_controller(
         raise _bad_input([str(err)]) from None
     link.connect(connect_timeout)
     try:
-        report = run_controller(link, ctrl, mode, duration_s=duration, keep_records=False)
+        report = run_controller(
+            link,
+            ctrl,
+            mode,
+            duration_s=duration,
+            keep_records=False,
+            speed=speed,
+            follow_field_time=True,
+        )
     finally:
         link.close()
     typer.echo(json.dumps({"controller": ctrl.name, "scans": report.scans,

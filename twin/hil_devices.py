@@ -27,7 +27,7 @@ from sim.agri.plant import AgriPlant
 from sim.agri.sites import load_sites
 from sim.weather import generate_climate
 from twin.agri_run import agri_weather_span, plant_config, site_controllers
-from twin.hil_session import serve_lockstep
+from twin.hil_session import confirmed, serve_lockstep
 from twin.plant import PlantModel
 from twin.rng import RngRegistry
 from twin.scenario import Scenario
@@ -116,8 +116,9 @@ def serve_realtime(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ServeReport:
-    """Advance ``plant`` paced by the wall clock (``speed`` × real time), publishing its
-    sensors and applying whatever the remote controller wrote, for ``duration_s`` of
+    """Advance ``plant`` paced by the wall clock (``speed`` × real time), publishing all
+    its sensors at every step (each confirmed at the step's time, as a device reporting
+    cyclically) and applying whatever the remote controller wrote, for ``duration_s`` of
     plant time. Drift = how late each step started against its schedule (s, wall).
 
     Like a gateway's own watchdog: when no write arrived for ``watchdog_s`` of wall
@@ -155,9 +156,10 @@ def serve_realtime(
                 plant.actuate(dict(failsafe))
                 tripped, trips = True, trips + 1
             plant.advance(k * plant.step_s)
-            fresh = plant.sensors()
-            samples.update(fresh)
-            endpoint.publish(k * plant.step_s, {n: s for n, s in fresh.items() if n in wanted})
+            samples.update(plant.sensors())
+            # like a device reporting cyclically: every point, confirmed at this step
+            current = {n: s for n, s in samples.items() if n in wanted}
+            endpoint.publish(k * plant.step_s, confirmed(current, k * plant.step_s))
     finally:
         plant.close()
     return ServeReport(

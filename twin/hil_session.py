@@ -9,8 +9,9 @@ the bridges can be checked bit for bit: the same scenario, controller and seed
 must give the same sequence in-process, over OPC-UA and over ZeroMQ.
 
 The loop, at step ``k`` with ``now = t0 + k × step_s``: the controller scans the
-plant's samples at ``now``; its outputs are applied; the plant advances to
-``now + step_s``. This is the kernel's order (:mod:`twin.kernel`).
+plant's samples at ``now`` (each confirmed at ``now``, as the kernel does); its
+outputs are applied; the plant advances to ``now + step_s``. This is the kernel's
+order (:mod:`twin.kernel`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,21 @@ from controllers.io import Controller, Direction, Sample
 from hil.bridge import FieldEndpoint
 from twin.plant import PlantModel
 
-__all__ = ["CommandSequence", "run_inprocess", "serve_lockstep"]
+__all__ = ["CommandSequence", "confirmed", "run_inprocess", "serve_lockstep"]
 
 CommandSequence = list[tuple[int, tuple[tuple[str, Any], ...]]]
+
+
+def confirmed(samples: Mapping[str, Sample], now: float) -> dict[str, Sample]:
+    """Every sample as current at ``now`` (s): the plant's keep-alive.
+
+    Plants report by exception; once a plant has advanced to ``now`` every one of
+    its points is confirmed at ``now``, as the kernel's process image reads them
+    (:meth:`twin.process_image.ProcessImage.read`). Quality and value are kept."""
+    return {
+        name: s if s.source_time >= now else Sample(s.value, s.quality, now)
+        for name, s in samples.items()
+    }
 
 
 def _inputs_of(plant: PlantModel) -> set[str]:
@@ -63,7 +76,7 @@ def run_inprocess(
     samples: dict[str, Sample] = dict(plant.sensors())
     for k in range(steps):
         now = t0 + k * plant.step_s
-        outputs = controller.scan(now, samples)
+        outputs = controller.scan(now, confirmed(samples, now))
         _step(plant, k, now, outputs, samples, sequence)
     plant.close()
     return sequence
@@ -88,7 +101,7 @@ def serve_lockstep(
     samples: dict[str, Sample] = dict(plant.sensors())
     for k in range(steps):
         now = t0 + k * plant.step_s
-        current = {name: s for name, s in samples.items() if name in wanted}
+        current = confirmed({name: s for name, s in samples.items() if name in wanted}, now)
         outputs = endpoint.exchange(k, now, current, timeout_s)
         _step(plant, k, now, outputs, samples, sequence)
     plant.close()
