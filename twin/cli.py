@@ -496,8 +496,14 @@ def hil_serve(
             steps = round(scenario.duration / plant.step_s)
             report = serve_lockstep_report(plant, endpoint, steps, timeout)
         elif mode == "realtime":
+            import signal
+            import threading
+
+            stop = threading.Event()
+            for signum in (signal.SIGINT, signal.SIGTERM):  # end early, still report
+                signal.signal(signum, lambda *_: stop.set())
             report = serve_realtime(
-                plant, endpoint, scenario.duration, speed=speed, failsafe=failsafe
+                plant, endpoint, scenario.duration, speed=speed, failsafe=failsafe, stop=stop
             )
         else:
             raise _bad_input([f"--mode {mode!r}: use lockstep or realtime"])

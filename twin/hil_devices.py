@@ -13,6 +13,7 @@ any such endpoint, simulated or real.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -115,6 +116,7 @@ def serve_realtime(
     watchdog_s: float | None = 180.0,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    stop: threading.Event | None = None,
 ) -> ServeReport:
     """Advance ``plant`` paced by the wall clock (``speed`` × real time), publishing all
     its sensors at every step (each confirmed at the step's time, as a device reporting
@@ -125,7 +127,9 @@ def serve_realtime(
     time (None: never; the controller scans on the wall clock), the device applies
     ``failsafe`` (e.g. :func:`device_failsafe`) once, and follows the controller again
     at its next write. With ``failsafe`` None the plant keeps its own fail-safe (the
-    signal cabinets fall back to their plans when the central's heartbeat stops)."""
+    signal cabinets fall back to their plans when the central's heartbeat stops).
+    Setting ``stop`` ends the session after the current step (the report counts the
+    steps done)."""
     if not speed > 0:
         raise ValueError(f"speed must be > 0, got {speed}")
     wanted = {p.name for p in plant.points() if p.direction is Direction.INPUT}
@@ -136,8 +140,11 @@ def serve_realtime(
     drifts: list[float] = []
     steps = round(duration_s / plant.step_s)
     last_write_wall, tripped, trips = t0, False, 0
+    done = 0
     try:
         for k in range(1, steps + 1):
+            if stop is not None and stop.is_set():
+                break
             due = t0 + k * plant.step_s / speed
             wait = due - clock()
             if wait > 0:
@@ -160,10 +167,11 @@ def serve_realtime(
             # like a device reporting cyclically: every point, confirmed at this step
             current = {n: s for n, s in samples.items() if n in wanted}
             endpoint.publish(k * plant.step_s, confirmed(current, k * plant.step_s))
+            done = k
     finally:
         plant.close()
     return ServeReport(
-        steps,
+        done,
         clock() - t0,
         max(drifts, default=0.0),
         float(np.mean(drifts)) if drifts else 0.0,
