@@ -10,7 +10,10 @@ kernel, ``twin hil serve`` and the lock-step and real-time loops use it as
 any plant:
 
 - sensor points (INPUT): the traffic plant's (detectors, crossings, the
-  heads' actual state) and every cabinet's NTCIP status;
+  heads' actual state), every cabinet's NTCIP status, and its detectors as
+  NTCIP numbers them (``tls/J/ntcip/detector/<n>/volume_total`` (veh since
+  power-up), ``/occupancy_pct``, ``/presence``; detector ``n`` is the
+  junction's ``n``-th controlled lane, see :attr:`CabinetField.detector_lanes`);
 - actuator points (OUTPUT): every cabinet's phase control, pattern command
   and heartbeat.
 
@@ -22,13 +25,15 @@ and SUMO advances one step.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from controllers.io import Direction, PointSpec, Quality, Sample
+from controllers.io import Direction, PointSpec, Quality, Sample, ValueType
 from controllers.signals.cabinet import SignalCabinet
 from controllers.signals.fixed_time import FixedTimeController
+from controllers.signals.ntcip import point_name
 from controllers.signals.ntcip_central import NtcipCentral
+from sim.traffic.layout import point_segment
 from sim.traffic.plant import TrafficPlant
 
 __all__ = ["CabinetField", "cabinets_for", "centrals_for"]
@@ -80,13 +85,40 @@ class CabinetField:
         self.cabinets = list(cabinets)
         self.step_s = plant.step_s
         self._cabinet_points = {p.name: p for c in cabinets for p in c.points()}
+        #: per junction, its NTCIP detector numbers' lanes: {tls: (lane of detector 1, ...)}
+        self.detector_lanes: dict[str, tuple[str, ...]] = {}
+        # plant lane point → (NTCIP detector point, how to derive its value)
+        self._detector_of: dict[str, tuple[str, Callable[[Any], Any]]] = {}
+        self._detector_points: list[PointSpec] = []
+        for cabinet in cabinets:
+            self._add_detectors(cabinet.spec.tls_id, plant)
         self._commands: dict[str, Sample] = {}
         self._status: dict[str, Sample] = {}
         self._t = 0.0
 
+    def _add_detectors(self, tls_id: str, plant: TrafficPlant) -> None:
+        lanes = tuple(plant.layouts[tls_id].lanes)
+        self.detector_lanes[tls_id] = lanes
+        described = (
+            ("count", "volume_total", "veh", ValueType.INT, int, "vehicles since power-up"),
+            ("occupancy_pct", "occupancy_pct", "%", ValueType.FLOAT, float, "occupancy"),
+            ("vehicles", "presence", "", ValueType.BOOL, lambda v: v > 0, "a vehicle present"),
+        )
+        for n, lane in enumerate(lanes, start=1):
+            source = f"tls/{point_segment(tls_id)}/det/{point_segment(lane)}"
+            for leaf, field, unit, kind, derive, text in described:
+                name = point_name(tls_id, f"detector/{n}/{field}")
+                self._detector_of[f"{source}/{leaf}"] = (name, derive)
+                self._detector_points.append(
+                    PointSpec(name, Direction.INPUT, unit, kind,
+                              description=f"NTCIP detector {n} ({lane}): {text}")
+                )  # fmt: skip
+
     def points(self) -> list[PointSpec]:
-        """The plant's sensors, the cabinets' status (INPUT) and phase control (OUTPUT)."""
+        """The plant's sensors, the cabinets' status and detectors (INPUT) and phase
+        control (OUTPUT)."""
         own = [p for p in self.plant.points() if p.direction is Direction.INPUT]
+        own += self._detector_points
         for cabinet in self.cabinets:
             for p in cabinet.points():
                 if p.name.endswith("/state"):
@@ -126,8 +158,15 @@ class CabinetField:
             self.plant.advance(self._t)
 
     def sensors(self) -> Mapping[str, Sample]:
-        """SUMO's changed sensors and every cabinet's status of the last scan."""
+        """SUMO's changed sensors, their NTCIP detector views, and every cabinet's
+        status of the last scan."""
         out = dict(self.plant.sensors())
+        detector_of = self._detector_of
+        for name, sample in list(out.items()):
+            found = detector_of.get(name)
+            if found is not None:
+                value = None if sample.value is None else found[1](sample.value)
+                out[found[0]] = Sample(value, sample.quality, sample.source_time)
         out.update(self._status)
         return out
 

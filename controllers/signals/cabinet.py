@@ -134,8 +134,15 @@ class SignalCabinet:
         )
         self.outputs = (self.state_point, *status_points(spec.tls_id, n, Direction.OUTPUT))
         self._status_names = [point_name(spec.tls_id, f) for f in STATUS_FIELDS]
-        tail = ("unit/control_status", "unit/flash_status", "coord/pattern_status")
-        self._unit_names = [point_name(spec.tls_id, f) for f in (*tail, "mmu/violations")]
+        tail = (
+            "unit/control_status",
+            "unit/flash_status",
+            "coord/pattern_status",
+            "coord/cycle_s",
+            "coord/offset_s",
+            "mmu/violations",
+        )
+        self._unit_names = [point_name(spec.tls_id, f) for f in tail]
         #: 0-based index of the phase being served (green, or the one being moved to)
         self.serving = 0
         self.green_since: float | None = None
@@ -281,6 +288,8 @@ class SignalCabinet:
                     int(self.control_status),
                     int(flash_status),
                     pattern_status,
+                    self.plan.cycle_s,
+                    self.offset_s % self.plan.cycle_s,
                     self.monitor.violations,
                 ),
                 strict=True,

@@ -36,7 +36,8 @@ phase ``spec.green_phases[p - 1]``; bit ``p - 1`` of a mask stands for phase
   otherwise; ``phase_status/next``: the phase the cabinet moves to, while it
   is not yet green; ``phase_status/calls``: the calls it holds;
 - ``unit/control_status`` (``unitControlStatus``), ``unit/flash_status``
-  (``unitFlashStatus``), ``coord/pattern_status`` (``coordPatternStatus``);
+  (``unitFlashStatus``), ``coord/pattern_status`` (``coordPatternStatus``),
+  ``coord/cycle_s`` and ``coord/offset_s`` (the time-base plan's cycle and offset);
 - ``mmu/violations``: breaches seen by the cabinet's conflict monitor.
 """
 
@@ -254,6 +255,24 @@ def status_points(tls_id: str, n_phases: int, direction: Direction) -> tuple[Poi
             0,
             255,
             description="NTCIP coordPatternStatus: 1 plan, 254 free, 255 flash",
+        ),
+        PointSpec(
+            point_name(tls_id, "coord/cycle_s"),
+            direction,
+            "s",
+            ValueType.FLOAT,
+            0.0,
+            None,
+            description="NTCIP coordCycleStatus: the time-base plan's cycle length",
+        ),
+        PointSpec(
+            point_name(tls_id, "coord/offset_s"),
+            direction,
+            "s",
+            ValueType.FLOAT,
+            0.0,
+            None,
+            description="the time-base plan's offset within its cycle",
         ),
         PointSpec(
             point_name(tls_id, "mmu/violations"),

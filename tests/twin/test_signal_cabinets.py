@@ -149,3 +149,40 @@ def test_same_phase_control_in_process_and_over_the_wire(grid_net, grid_routes, 
     assert remote == expected
     assert plant.signal_log == local_log
     assert field.mmu_violations == 0
+
+
+def test_detectors_are_published_by_ntcip_number(grid_net, grid_routes, tmp_path):
+    plant, controllers = _parts(grid_net, grid_routes, tmp_path)
+    field = CabinetField(plant, cabinets_for(controllers))
+    lanes = field.detector_lanes["B1"]
+    assert len(lanes) == len(plant.layouts["B1"].lanes) >= 4
+    names = {p.name for p in field.points()}
+    assert point_name("B1", f"detector/{len(lanes)}/presence") in names
+    central = centrals_for(controllers)[0]
+    field.start(0.0)
+    seen: dict[str, object] = {}
+    present = 0
+    try:
+        samples = dict(field.sensors())
+        for k in range(120):
+            field.actuate(central.scan(float(k), samples))
+            field.advance(float(k + 1))
+            fresh = field.sensors()
+            samples.update(fresh)
+            for n, lane in enumerate(lanes, start=1):
+                prefix = f"tls/B1/det/{lane}"
+                vehicles = fresh.get(f"{prefix}/vehicles")
+                if vehicles is not None:
+                    view = fresh[point_name("B1", f"detector/{n}/presence")]
+                    assert view.value == (vehicles.value > 0)
+                    assert view.source_time == vehicles.source_time
+                    present += view.value
+                count = fresh.get(f"{prefix}/count")
+                if count is not None:
+                    seen[lane] = fresh[point_name("B1", f"detector/{n}/volume_total")].value
+                    assert seen[lane] == count.value
+    finally:
+        field.close()
+    assert present > 0 and any(v for v in seen.values())
+    status = samples[point_name("B1", "coord/cycle_s")]
+    assert status.value == controllers[0].plan.cycle_s
