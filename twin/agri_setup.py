@@ -120,6 +120,7 @@ def smart_config(
             "kc": CROPS[p.crop].kc_mid,
             "efficiency": plant.application_efficiency,
             "calendar": _calendar(p.crop, p.planted, plant.repeat_gap_d),
+            "et_factor": plant.net_house_et_factor if p.net_house else 1.0,
         }
         for p in site.plots
     ]

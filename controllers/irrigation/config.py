@@ -80,6 +80,9 @@ class PlotConfig:
         efficiency: application efficiency (drip 0.9), in (0, 1].
         max_runtime_s: hard cap on one run (s, > 0).
         calendar: the crop calendar (None = a constant ``kc`` and ``root_depth_m``).
+        et_factor: multiplier of the reference ET0 for the plot's exposure, in
+            (0, 1.5]: 1 in the open, ~0.75 under a shade net (shade and shelter).
+            The ET checkbook uses Kc × et_factor × ET0.
     """
 
     plot_id: str
@@ -94,15 +97,17 @@ class PlotConfig:
     efficiency: float = 0.9
     max_runtime_s: float = 7200.0
     calendar: CropCalendar | None = None
+    et_factor: float = 1.0
 
     def crop_state(self, utc_s: float) -> tuple[float, float] | None:
-        """(Kc, root depth m) at POSIX time ``utc_s``; None while the plot is fallow."""
+        """(effective Kc = Kc × et_factor, root depth m) at POSIX time ``utc_s``; None
+        while the plot is fallow."""
         if self.calendar is None:
-            return self.kc, self.root_depth_m
+            return self.kc * self.et_factor, self.root_depth_m
         day = self.calendar.day(utc_s)
         if day is None:
             return None
-        return self.calendar.kc(day), self.calendar.root_depth_m(day)
+        return self.calendar.kc(day) * self.et_factor, self.calendar.root_depth_m(day)
 
     @property
     def taw_mm(self) -> float:
@@ -138,6 +143,7 @@ class PlotConfig:
                 "efficiency",
                 "max_runtime_s",
                 "calendar",
+                "et_factor",
             },
             where,
         )
@@ -157,6 +163,7 @@ class PlotConfig:
             kc=number(data, "kc", where, 1.0, low=0.0, high=2.0, low_open=True),
             efficiency=number(data, "efficiency", where, 0.9, low=0.0, high=1.0, low_open=True),
             max_runtime_s=number(data, "max_runtime_s", where, 7200.0, low=0.0, low_open=True),
+            et_factor=number(data, "et_factor", where, 1.0, low=0.0, high=1.5, low_open=True),
             calendar=(
                 None
                 if data.get("calendar") is None

@@ -170,7 +170,11 @@ class IrrigationController:
         self._households = tuple(sorted({p.household for p in config.plots}))
         self._books = {
             pid: Checkbook(
-                p.kc, p.taw_mm, config.blend_tau_s, config.et0_hold_s, config.checkbook_max_age_s
+                p.kc * p.et_factor,
+                p.taw_mm,
+                config.blend_tau_s,
+                config.et0_hold_s,
+                config.checkbook_max_age_s,
             )
             for pid, p in self._plots.items()
         }
@@ -436,7 +440,7 @@ class IrrigationController:
             # crop state: Kc and root depth from the calendar; None = fallow
             crop = self._crop_state(plot, now)
             fallow[pid] = crop is None
-            kc, zr = (plot.kc, plot.root_depth_m) if crop is None else crop
+            kc, zr = (plot.kc * plot.et_factor, plot.root_depth_m) if crop is None else crop
             taw = 1000.0 * (plot.theta_fc - plot.theta_wp) * zr
             book = self._books[pid]
             p = plot.p

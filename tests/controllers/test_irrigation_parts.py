@@ -87,3 +87,37 @@ def test_schedule_round_robin_without_backfill() -> None:
     assert starts == ["A2"] and last == "A"  # B1 (25) does not fit in 20: stop, no back-fill
     starts, last = pick_starts(waiting, ["A", "B", "C"], "A", 40.0)
     assert starts == ["B1", "C1", "A2"] and last == "A"
+
+
+def test_a_shade_net_scales_the_checkbook_crop_coefficient() -> None:
+    from controllers.irrigation import PlotConfig
+
+    base = {
+        "id": "AL-H01-P1", "household": "AL-H01", "area_m2": 100.0, "emitter_flow_lpm": 10.0,
+        "theta_fc": 0.3, "theta_wp": 0.15, "root_depth_m": 0.3, "p": 0.4, "kc": 1.05,
+    }  # fmt: skip
+    open_air = PlotConfig.from_mapping(base)
+    netted = PlotConfig.from_mapping({**base, "et_factor": 0.75})
+    assert open_air.crop_state(0.0) == (1.05, 0.3)
+    kc, zr = netted.crop_state(0.0)  # type: ignore[misc]
+    assert kc == pytest.approx(0.7875) and zr == 0.3
+    for bad in (0.0, 1.6, math.nan):
+        with pytest.raises(ValueError, match="et_factor"):
+            PlotConfig.from_mapping({**base, "et_factor": bad})
+
+
+def test_the_smart_config_gives_net_house_plots_the_plant_s_shade_factor() -> None:
+    from datetime import datetime
+
+    from sim.agri.plant import AgriPlantConfig
+    from sim.agri.sites import load_sites
+    from sim.weather import LOCAL_TZ
+    from twin.agri_setup import smart_config
+
+    site = {s.id: s for s in load_sites()}["AL"]
+    cfg = smart_config(site, start=datetime(2026, 9, 1, tzinfo=LOCAL_TZ),
+                       plant=AgriPlantConfig(net_house_et_factor=0.7))  # fmt: skip
+    housed = {p.id for p in site.plots if p.net_house}
+    assert housed, "An Lạc grows its flowers under nets"
+    for plot in cfg.plots:
+        assert plot.et_factor == (0.7 if plot.plot_id in housed else 1.0)
