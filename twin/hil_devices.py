@@ -26,12 +26,12 @@ from controllers.io import Controller, Direction, Sample, ValueType
 from hil.bridge import ControllerLink, FieldEndpoint
 from sim.agri.plant import AgriPlant
 from sim.agri.sites import load_sites
-from sim.weather import generate_climate
-from twin.agri_run import agri_weather_span, plant_config, site_controllers
+from twin.agri_run import plant_config, site_controllers
 from twin.hil_session import confirmed, serve_lockstep
 from twin.plant import PlantModel
 from twin.rng import RngRegistry
 from twin.scenario import Scenario
+from twin.weather_setup import scenario_weather
 
 __all__ = [
     "ServeReport",
@@ -51,13 +51,9 @@ def build_site_plant(scenario: Scenario, site_id: str) -> AgriPlant:
         )
     if site_id not in cfg.sites:
         raise ValueError(f"site {site_id!r} is not in plants.agri.sites {list(cfg.sites)}")
-    from datetime import timedelta
-
     rng = RngRegistry(scenario.seed)
-    before, after = agri_weather_span(scenario)
-    weather = generate_climate(
-        scenario.start - timedelta(seconds=before), before + after, rng=rng.stream("weather")
-    )
+    weather = scenario_weather(scenario, rng)  # the scenario's CSV, or the generated climate
+    assert weather is not None  # plants.agri always has weather
     site = {s.id: s for s in load_sites(cfg.sites_file)}[site_id]
     seed = rng.integer_seed(f"agri/{site_id}")
     return AgriPlant(

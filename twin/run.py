@@ -19,7 +19,6 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from fnmatch import fnmatch
 from importlib import metadata
 from pathlib import Path
@@ -35,8 +34,8 @@ from sim.traffic.hires_log import write_hires_logs
 from sim.traffic.kpis import trip_kpis, vehicle_classes
 from sim.traffic.layout import point_segment
 from sim.traffic.plant import TrafficPlant
-from sim.weather import WeatherPlant, WeatherSeries, generate_climate, load_weather_csv
-from twin.agri_run import AgriParts, add_agri, agri_weather_span
+from sim.weather import WeatherPlant
+from twin.agri_run import AgriParts, add_agri
 from twin.eventlog import EventLog
 from twin.flood_coupling import FloodTrafficCoupling
 from twin.flood_setup import build_flood_controllers, build_flood_plant, warning_sites
@@ -48,6 +47,7 @@ from twin.recorder import Recorder
 from twin.rng import RngRegistry
 from twin.scenario import Scenario, scenario_paths
 from twin.traffic_setup import build_traffic
+from twin.weather_setup import scenario_weather
 
 __all__ = ["RunFailedError", "RunResult", "run_scenario"]
 
@@ -330,18 +330,7 @@ def run_scenario(
                     encoding="utf-8",
                 )
         weather = scenario.plants.weather
-        series: WeatherSeries | None = None
-        if weather is not None and weather.source == "csv":
-            if weather.csv is None:
-                raise ValueError("plants.weather.source is 'csv' but plants.weather.csv is not set")
-            series = load_weather_csv(weather.csv)
-        elif weather is not None or scenario.plants.agri is not None:
-            if scenario.plants.agri is None:
-                first, span = scenario.start, scenario.duration + 3600.0
-            else:  # agriculture needs yesterday's ET0 and tomorrow's forecast
-                before, after = agri_weather_span(scenario)
-                first, span = scenario.start - timedelta(seconds=before), before + after
-            series = generate_climate(first, span, rng=rng.stream("weather"))
+        series = scenario_weather(scenario, rng)
         if weather is not None:
             assert series is not None
             kernel.add_plant(WeatherPlant(series, step_s=weather.step_s, run_start=scenario.start))

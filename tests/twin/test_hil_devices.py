@@ -94,3 +94,18 @@ def test_a_live_controller_is_followed_and_pacing_is_measured() -> None:
     assert report.max_drift_s == pytest.approx(0.2, abs=1e-9)
     with pytest.raises(ValueError, match="speed"):
         serve_realtime(plant, endpoint, 60.0, speed=0.0)
+
+
+def test_a_scenario_with_measured_weather_serves_that_weather() -> None:
+    from sim.weather import load_weather_csv
+
+    csv = SCENARIO.parent / "dongha" / "weather_sample.csv"
+    overrides = {
+        "start": "2024-10-15T00:00:00+07:00",
+        "duration": "1h",
+        "plants": {"weather": {"source": "csv", "csv": str(csv)}},
+    }
+    plant = build_site_plant(load_scenario(SCENARIO, overrides), "DT")
+    measured = load_weather_csv(csv)
+    assert plant.weather.start == measured.start and plant.weather.step_s == measured.step_s
+    assert list(plant.weather.air_temp_c) == list(measured.air_temp_c)
