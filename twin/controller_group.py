@@ -2,8 +2,8 @@
 
 A city's central system runs every junction's controller; a hardware-in-the-loop
 link carries all their points. :class:`ControllerGroup` scans its members in
-order and merges their outputs; each member still sees only its own inputs'
-samples (all of them are passed; it reads its own).
+order and merges their outputs. Every member is passed all the group's input
+samples and reads its own.
 """
 
 from __future__ import annotations

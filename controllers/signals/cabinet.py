@@ -21,7 +21,10 @@ Each scan (``now`` in s):
    has not reached ``max_green_s`` with a call waiting elsewhere. When its
    green ends, the next phase is the first one after it (in phase order,
    wrapping) with a vehicle or pedestrian call and not omitted; with none,
-   the green rests. The choice is committed: a phase once chosen is served
+   the green rests. On entering free the cabinet serves the phase sharing most
+   green links with what is shown; with nothing green (a clearance, the
+   start-up), a held phase, else the first called one that is not omitted.
+   The choice is committed: a phase once chosen is served
    (for at least its minimum green) even if the central system changes its
    mind during the clearance, as an ASC commits its next phase.
 3. **Every state** passes through the cabinet's own
@@ -29,6 +32,10 @@ Each scan (``now`` in s):
    red clearance, conflict card) and then its own
    :class:`~controllers.signals.conflict_monitor.ConflictMonitor`; a breach
    trips the MMU.
+
+``unit/control_status`` says who is in control: SYSTEM_CONTROL (free, or a
+commanded flash), SYSTEM_STANDBY (pattern 0), TIMEBASE (pattern 1),
+BACKUP_MODE (heartbeat silent) or OTHER (the MMU holds it in flash).
 
 Commands are read with their quality: a malformed or out-of-range value is
 refused (counted, read as 0: no omit, no hold, no call); a stale one (older
@@ -63,7 +70,7 @@ from controllers.signals.ntcip import (
     point_name,
     status_points,
 )
-from controllers.signals.safety import SafetyLayer
+from controllers.signals.safety import SafetyLayer, TimeWentBackwardsError
 from controllers.signals.webster import SignalPlan
 
 __all__ = ["SignalCabinet"]
@@ -153,6 +160,7 @@ class SignalCabinet:
         self._heartbeat: int | None = None
         self._heartbeat_changed_at = -math.inf
         self._free = False
+        self._last_now: float | None = None
 
     # ------------------------------------------------------------- points
     def points(self) -> Sequence[PointSpec]:
@@ -161,7 +169,18 @@ class SignalCabinet:
 
     # --------------------------------------------------------------- scan
     def scan(self, now: float, inputs: Mapping[str, Sample]) -> dict[str, Any]:
-        """One scan at ``now`` (s): mode, sequencing, safe state and status."""
+        """One scan at ``now`` (s): mode, sequencing, safe state and status.
+
+        Raises TimeWentBackwardsError, with nothing changed, for a ``now`` earlier
+        than the previous scan's or not finite."""
+        last = self._last_now
+        if not (isinstance(now, int | float) and math.isfinite(now)) or (
+            last is not None and now < last
+        ):
+            raise TimeWentBackwardsError(
+                f"{self.name}: scan at {now!r} s after a scan at {last!r} s"
+            )
+        self._last_now = float(now)
         raw = {field: self._read(point, now, inputs) for field, point in self._by_field.items()}
         command = {field: value or 0 for field, value in raw.items()}
         alive = self._heartbeat_alive(now, raw["heartbeat"])
@@ -176,15 +195,19 @@ class SignalCabinet:
         elif self.safety.forced_flash:
             self.safety.release_flash()
         if free:
-            if not self._free:  # entering free: serve what is shown
-                self.serving, self.green_since = self._closest(self.safety.shown), None
+            if not self._free:  # entering free: serve what is shown, else what is asked
+                self.serving, self.green_since = self._entry_phase(command), None
             request = self._sequence(now, command)
             self.control_status = UnitControlStatus.SYSTEM_CONTROL
         else:
             _, request = plan_request(self.plan, now, self.offset_s)
             self.control_status = (
-                UnitControlStatus.BACKUP_MODE
+                UnitControlStatus.OTHER  # the MMU holds it
+                if self.mmu_tripped
+                else UnitControlStatus.BACKUP_MODE
                 if not alive
+                else UnitControlStatus.SYSTEM_CONTROL  # a commanded flash
+                if flash
                 else UnitControlStatus.SYSTEM_STANDBY
                 if pattern == PATTERN_STANDBY
                 else UnitControlStatus.TIMEBASE
@@ -252,14 +275,27 @@ class SignalCabinet:
                 return p
         return None
 
-    def _closest(self, shown: str) -> int:
-        """The phase sharing most green links with ``shown`` (the current one on a tie)."""
-        best, best_score = self.serving, -1
+    def _entry_phase(self, command: Mapping[str, int]) -> int:
+        """The phase to serve on entering free: the one sharing most green links with
+        what is shown; with nothing green, a held phase, else the first called one that
+        is not omitted, else the one served last."""
+        shown = self.safety.shown
+        best, best_score = self.serving, 0
         for p, own in enumerate(self.links):
             score = sum(1 for i in own if shown[i] in GREEN_CHARS)
-            if score > best_score or (score == best_score and p == self.serving):
+            if score > best_score:
                 best, best_score = p, score
-        return best
+        if best_score > 0:
+            return best
+        omit = command["phase_control/omit"]
+        for wanted in (
+            command["phase_control/hold"] & ~omit,
+            (command["phase_control/veh_call"] | command["phase_control/ped_call"]) & ~omit,
+        ):
+            for p in range(len(self.links)):
+                if wanted & (1 << p):
+                    return p
+        return self.serving
 
     def _outputs(
         self, shown: str, command: Mapping[str, int], flash: bool, free: bool, pattern: int
@@ -314,6 +350,8 @@ class SignalCabinet:
                 None if math.isinf(self._heartbeat_changed_at) else self._heartbeat_changed_at
             ),
             "free": self._free,
+            "last_now": self._last_now,
+            "mmu_violations": self.monitor.violations,
             "safety": self.safety.snapshot(),
         }
 
@@ -331,6 +369,8 @@ class SignalCabinet:
             heartbeat = state["heartbeat"]
             fields = (bool(state["mmu_tripped"]), int(state["bad_commands"]), int(state["backups"]))
             free = bool(state["free"])
+            last_now = None if state["last_now"] is None else float(state["last_now"])
+            violations = int(state["mmu_violations"])
             safety = state["safety"]
         except (KeyError, TypeError) as exc:
             raise ValueError(f"{self.name}: malformed snapshot ({exc!r})") from exc
@@ -340,3 +380,8 @@ class SignalCabinet:
         self._heartbeat = None if heartbeat is None else int(heartbeat)
         self._heartbeat_changed_at = -math.inf if changed is None else float(changed)
         self._free = free
+        self._last_now = last_now
+        # the monitor starts over with unknown history (it does not judge intervals
+        # already running); its count carries on
+        self.monitor = ConflictMonitor(self.spec)
+        self.monitor.violations = violations

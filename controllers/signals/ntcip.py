@@ -15,7 +15,8 @@ phase ``spec.green_phases[p - 1]``; bit ``p - 1`` of a mask stands for phase
 ``phaseControlGroup*``):
 
 - ``phase_control/omit``      phases not to be served (a green one ends once
-  its minimum green is done);
+  its minimum green is done and another phase is called; a phase the cabinet
+  has already committed to is still served);
 - ``phase_control/hold``      phases whose green is to be kept (wins over
   force-off, omit and max green);
 - ``phase_control/force_off`` phases whose green is to end (after minimum green);

@@ -18,7 +18,8 @@ max-pressure, adaptive) and translates, every scan:
   pattern :data:`~controllers.signals.ntcip.PATTERN_STANDBY` — the cabinet runs
   its own time-base plan, as a field controller does when a central system
   hands back control;
-- while it shows flashing amber (commanded, or its cabinet-status input):
+- while it shows flashing amber (its cabinet-status input says the heads
+  flash, or its safety layer faulted):
   pattern :data:`~controllers.signals.ntcip.PATTERN_FLASH`;
 - always: the heartbeat, a counter changed every scan.
 
@@ -123,3 +124,4 @@ class NtcipCentral:
             raise ValueError(f"{self.name}: malformed snapshot ({exc!r})") from exc
         self.inner.restore(inner)
         self.heartbeat = heartbeat % HEARTBEAT_MODULUS
+        self._last_decided = None  # the cabinet's next status is judged afresh

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -112,7 +113,7 @@ def test_heartbeat_silence_falls_back_to_the_time_base_plan_and_returns():
     run(cabinet, 0, 30, ask_for(2))
     frozen = [cabinet.scan(float(t), command(float(t), 999, **ask_for(2))) for t in range(30, 60)]
     status = [o[point_name("J1", "unit/control_status")] for o in frozen]
-    # the heartbeat last changed at t=29 (the first 999): backup from t=40
+    # the heartbeat last changed at t=30 (the first 999): backup from t=41
     assert status[:11] == [UnitControlStatus.SYSTEM_CONTROL] * 11
     assert set(status[11:]) == {UnitControlStatus.BACKUP_MODE}
     assert cabinet.backups == 1
@@ -229,3 +230,45 @@ def test_no_command_sequence_breaks_an_interlock(scans):
         if commanded and control != UnitControlStatus.BACKUP_MODE:
             assert shown == "oooooo"
     assert not cabinet.mmu_tripped
+
+
+def test_entering_free_with_nothing_green_serves_the_held_phase():
+    cabinet = SignalCabinet(SPEC, PLAN)
+    run(cabinet, 0, 30, ask_for(1))  # free on phase 2 (index 1)
+    run(cabinet, 30, 60, {}, pattern=PATTERN_STANDBY)  # the plan runs
+    # find a scan in the plan's clearance (nothing green), then ask for phase 3 (index 2)
+    t = 60
+    while any(c in "Gg" for c in cabinet.safety.shown):
+        cabinet.scan(float(t), command(float(t), t + 1, pattern=PATTERN_STANDBY))
+        t += 1
+    outs = run(cabinet, t, t + 12, ask_for(2))
+    shown = [state(o) for o in outs]
+    assert "GrGrrr" not in shown  # not the stale phase 2
+    assert shown[-1] == "rrrGGG"
+
+
+def test_restoring_into_a_running_cabinet_does_not_trip_its_monitor():
+    a, b = SignalCabinet(SPEC, PLAN), SignalCabinet(SPEC, PLAN)
+    run(a, 0, 40, ask_for(0))
+    run(b, 0, 40, ask_for(2))
+    assert state(a.scan(40.0, command(40.0, 41, **ask_for(0)))) == "GGrrrr"
+    b.restore(a.snapshot())
+    outs = run(b, 41, 80, ask_for(0))
+    assert not b.mmu_tripped and state(outs[-1]) == "GGrrrr"
+    a.restore(a.snapshot())  # a drill rewind to the same moment is fine too
+    assert not a.mmu_tripped
+
+
+def test_status_while_flashing_and_time_going_backwards_changes_nothing():
+    from controllers.signals import TimeWentBackwardsError
+
+    cabinet = SignalCabinet(SPEC, PLAN)
+    outs = run(cabinet, 0, 20, ask_for(0), pattern=PATTERN_FLASH)
+    assert outs[-1][point_name("J1", "unit/control_status")] == UnitControlStatus.SYSTEM_CONTROL
+    run(cabinet, 20, 50, ask_for(0))
+    before = cabinet.snapshot()
+    with pytest.raises(TimeWentBackwardsError):
+        cabinet.scan(40.0, command(40.0, 999, **ask_for(2)))
+    assert cabinet.snapshot() == before
+    out = cabinet.scan(50.0, command(50.0, 51, **ask_for(0)))
+    assert out[point_name("J1", "unit/control_status")] == UnitControlStatus.SYSTEM_CONTROL
