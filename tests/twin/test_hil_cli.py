@@ -96,7 +96,8 @@ def test_signal_cabinets_served_and_driven_by_the_central_in_two_processes(
     )  # fmt: skip
     try:
         ctrl = subprocess.run(
-            [*TWIN, "hil", "run-controller", str(scenario), "signals", "--zmq", f"{pub},{rep}"],
+            [*TWIN, "hil", "run-controller", str(scenario), "signals", "--zmq", f"{pub},{rep}",
+             "--plant-duration", "180"],
             capture_output=True, text=True, cwd=REPO, timeout=300,
         )  # fmt: skip
         out, err = serve.communicate(timeout=300)
@@ -111,7 +112,8 @@ def test_signal_cabinets_served_and_driven_by_the_central_in_two_processes(
     assert served["kpis"]["backups"] == {}  # the central's heartbeat never went silent
     assert served["kpis"]["bad_commands"] == 0
     assert ran == {"controller": "signals", "scans": 180, "ended_by": "field_end",
-                   "write_failures": 0}  # fmt: skip
+                   "write_failures": 0, "plan_mismatches": 0,
+                   "disagreements": 0}  # fmt: skip
     assert (tmp_path / "run" / "demand").is_dir()
 
 
@@ -186,3 +188,20 @@ def test_flood_boxes_served_and_their_controllers_in_two_processes(tmp_path: Pat
     assert served["kpis"]["siren_s"] == {
         n.split("/")[1]: s for n, s in sorted(field.siren_s().items())
     }
+
+
+def test_bad_options_are_refused_before_anything_starts(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    served = subprocess.run(
+        [*TWIN, "hil", "serve", str(SCENARIO), "--mode", "warp", "--speed", "0",
+         "--out", str(out)],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    assert served.returncode == 2
+    assert "--mode 'warp'" in served.stderr and "--speed 0.0" in served.stderr
+    assert not out.exists()
+    ran = subprocess.run(
+        [*TWIN, "hil", "run-controller", str(SCENARIO), "irrigation/DT", "--mode", "warp"],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    assert ran.returncode == 2 and "--mode 'warp'" in ran.stderr

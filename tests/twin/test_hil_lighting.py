@@ -156,7 +156,7 @@ def test_a_silent_manager_leaves_every_lamp_at_full_light():
         clock[0] += dt
 
     report = serve_realtime(
-        field, _SilentAfter(dark), 120.0, speed=10.0, failsafe=failsafe, watchdog_s=5.0,
+        field, _SilentAfter(dark), 120.0, speed=10.0, failsafe=failsafe, watchdog_s=50.0,
         clock=now, sleep=sleep,
     )  # fmt: skip
     assert report.failsafe_trips == 1

@@ -44,7 +44,8 @@ def _wait(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
 def _central(pub: str, rep: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [*TWIN, "hil", "run-controller", str(SCENARIO), "signals", "--zmq", f"{pub},{rep}",
-         "--mode", "realtime", "--speed", SPEED, "--duration", "300"],
+         "--mode", "realtime", "--speed", SPEED, "--duration", "300",
+         "--plant-duration", "600"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
     )  # fmt: skip
 
