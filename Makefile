@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Debian packages the tests run for real (the fog node's MQTT broker)
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test system-deps lint bench bench-signals bench-flood bench-lighting bench-agri bench-hil network clean
+.PHONY: demo test system-deps lint bench bench-signals bench-flood bench-lighting bench-agri bench-hil bench-hil-signals network clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ bench-agri: $(STAMP)
 ## HIL benchmark: latency and throughput of the ZeroMQ and OPC-UA bridges, 1,000 points (~2 min).
 bench-hil: $(STAMP)
 	$(PY) bench/hil.py | tee -a bench/results/hil.jsonl
+
+## HIL of the city's signals: 21 NTCIP cabinets + central, in-process vs ZeroMQ vs OPC-UA (~4 min).
+bench-hil-signals: $(STAMP)
+	$(PY) bench/hil_signals.py | tee -a bench/results/hil_signals.jsonl
 
 ## Rebuild the Đông Hà SUMO network from the OpenStreetMap extract.
 network: $(STAMP)
