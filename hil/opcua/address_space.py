@@ -39,12 +39,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from asyncua import ua
 
 from controllers.io import Direction, PointSpec, PointValueError, Quality, Sample, ValueType
-from hil.opcua._ua import data_value, node_id, status
+from hil.opcua._ua import SharedDataValue, data_value, node_id, status
 from hil.opcua.units import eu_information
 
 __all__ = [
@@ -94,6 +94,12 @@ _STATUS = {
     Quality.UNCERTAIN: ua.StatusCodes.Uncertain,
     Quality.BAD: ua.StatusCodes.Bad,
 }
+# one StatusCode object per quality, shared by every DataValue made here (never changed)
+_STATUS_OBJECTS = {quality: status(code) for quality, code in _STATUS.items()}
+_NULL = ua.Variant(None, ua.VariantType.Null)
+_SEVERITY = (Quality.GOOD, Quality.UNCERTAIN, Quality.BAD, Quality.BAD)  # by a code's top bits
+_GOOD, _BAD = Quality.GOOD, Quality.BAD
+_new_tuple = tuple.__new__  # builds a Sample without the NamedTuple's Python-level __new__
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -199,12 +205,14 @@ def status_from_quality(quality: Quality) -> ua.StatusCode:
 
 
 def quality_from_status(code: ua.StatusCode | None) -> Quality:
-    """The quality of a StatusCode's severity (None counts as Good, as on the wire)."""
-    if code is None or code.is_good():
+    """The quality of a StatusCode's severity (None counts as Good, as on the wire).
+
+    The severity is the code's top two bits: 00 Good, 01 Uncertain, 10 and 11
+    (reserved) Bad, as asyncua's ``is_good``/``is_uncertain``/``is_bad`` read them.
+    """
+    if code is None:
         return Quality.GOOD
-    if code.is_uncertain():
-        return Quality.UNCERTAIN
-    return Quality.BAD
+    return _SEVERITY[(code.value >> 30) & 3]
 
 
 class RunClock:
@@ -226,6 +234,7 @@ class RunClock:
             )
         self.run_start_utc_s = float(run_start_utc_s)
         self.start = _EPOCH + timedelta(seconds=self.run_start_utc_s)
+        self._last: tuple[float, datetime | None] = (math.nan, None)  # to_datetime's last answer
 
     @classmethod
     def from_datetime(cls, start: datetime) -> RunClock:
@@ -237,10 +246,18 @@ class RunClock:
         return clock
 
     def to_datetime(self, run_s: float) -> datetime | None:
-        """UTC datetime of run time ``run_s`` (1 µs resolution); None for non-finite times."""
+        """UTC datetime of run time ``run_s`` (1 µs resolution); None for non-finite times.
+
+        The last answer is kept: the samples of one publish share their time.
+        """
+        last = self._last
+        if last[0] == run_s:
+            return last[1]
         if not math.isfinite(run_s):
             return None
-        return self.start + timedelta(seconds=run_s)
+        when = self.start + timedelta(seconds=run_s)
+        self._last = (run_s, when)
+        return when
 
     def to_run_s(self, when: datetime | None) -> float:
         """Run time (s) of a UTC datetime; ``-inf`` (unknown) for None."""
@@ -259,16 +276,35 @@ def sample_to_datavalue(
     A BAD sample travels with a null value. PointValueError when a GOOD or
     UNCERTAIN sample's value does not fit the point's type.
     """
-    if not isinstance(sample, Sample):
+    if type(sample) is Sample:  # fast path: a GOOD or UNCERTAIN float of a FLOAT point
+        value, quality, source_time = sample
+        if (
+            type(value) is float
+            and spec.value_type is ValueType.FLOAT
+            and (quality is Quality.GOOD or quality is Quality.UNCERTAIN)
+        ):
+            return SharedDataValue(
+                Value=ua.Variant(value, ua.VariantType.Double),
+                StatusCode=_STATUS_OBJECTS[quality],
+                SourceTimestamp=cast(Any, clock.to_datetime(source_time)),
+                ServerTimestamp=cast(Any, server_time),
+            )
+    elif not isinstance(sample, Sample):
         raise TypeError(f"{spec.name}: expected a Sample, got {type(sample).__name__}")
-    quality = Quality(sample.quality)
-    if quality is Quality.BAD or sample.value is None:
-        variant = ua.Variant(None, ua.VariantType.Null)
-        if quality is not Quality.BAD:
-            raise PointValueError(f"{spec.name}: a {quality.name} sample needs a value")
+    value, quality, source_time = sample
+    try:
+        code = _STATUS_OBJECTS.get(quality)
+    except TypeError:  # unhashable
+        code = None
+    if code is None:
+        code = _STATUS_OBJECTS[Quality(quality)]  # ValueError: none of the three
+    if quality == Quality.BAD or value is None:
+        variant = _NULL
+        if quality != Quality.BAD:
+            raise PointValueError(f"{spec.name}: a {Quality(quality).name} sample needs a value")
     else:
-        variant = ua.Variant(coerce_value(spec, sample.value), _VARIANT[spec.value_type])
-    return data_value(variant, _STATUS[quality], clock.to_datetime(sample.source_time), server_time)
+        variant = ua.Variant(coerce_value(spec, value), _VARIANT[spec.value_type])
+    return data_value(variant, code, clock.to_datetime(source_time), server_time)
 
 
 def datavalue_to_sample(dv: ua.DataValue, clock: RunClock) -> Sample:
@@ -277,14 +313,16 @@ def datavalue_to_sample(dv: ua.DataValue, clock: RunClock) -> Sample:
     A Bad DataValue reads as ``Sample(None, BAD, t)``; a missing SourceTimestamp
     falls back to the ServerTimestamp, then to ``-inf`` (unknown).
     """
-    quality = quality_from_status(dv.StatusCode)
+    code = dv.StatusCode
+    quality = _GOOD if code is None else _SEVERITY[(code.value >> 30) & 3]  # quality_from_status
     when = dv.SourceTimestamp if dv.SourceTimestamp is not None else dv.ServerTimestamp
-    value = None if dv.Value is None else dv.Value.Value
-    if quality is Quality.BAD:
+    variant = dv.Value
+    value = None if variant is None else variant.Value
+    if quality is _BAD:
         value = None
     elif value is None:
-        quality = Quality.BAD  # Good/Uncertain without a value is of no use to a controller
-    return Sample(value, quality, clock.to_run_s(when))
+        quality = _BAD  # Good/Uncertain without a value is of no use to a controller
+    return _new_tuple(Sample, (value, quality, clock.to_run_s(when)))
 
 
 # --- building the address space ------------------------------------------------------

@@ -5,7 +5,10 @@ asyncua ``Server`` in a background thread with its own event loop and offers
 a blocking facade to the (synchronous) plant or kernel:
 
 - :meth:`~OpcUaField.publish` makes sensor samples current (value, quality as
-  StatusCode, run time as SourceTimestamp);
+  StatusCode, run time as SourceTimestamp): the DataValues are made on the
+  caller's thread and written to the address space in one hand-over to the
+  loop; they are never changed afterwards, so asyncua's monitored items keep
+  them without a deep copy (:class:`~hil.opcua._ua.SharedDataValue`);
 - clients write actuator variables; each write is validated against the
   point (type, range, finite, Good status) and either applied and queued for
   :meth:`~OpcUaField.take_writes`, or answered with a Bad status
@@ -75,6 +78,7 @@ log = logging.getLogger(__name__)
 _START_TIMEOUT_S = 60.0
 _CALL_TIMEOUT_S = 30.0
 _STAT_KEYS = ("sent", "received", "lost", "duplicates", "reconnects", "rejected")
+_Values = tuple[list[ua.NodeId], list[ua.DataValue]]  # NodeIds and their DataValues, in order
 
 
 async def _shutdown(server: Server) -> None:
@@ -195,6 +199,7 @@ class OpcUaField:
         self._loop = LoopThread("opcua-field")
         self._server: Server | None = None
         self._ns = -1
+        self._node_ids: dict[str, ua.NodeId] = {}  # point and clock names → NodeId (once started)
         self._url = ""
         self._writable: dict[str, PointSpec | None] = {n: s for n, s in self._outputs.items()}
         self._writable[CLOCK_ACK_STEP] = None
@@ -288,9 +293,11 @@ class OpcUaField:
                     f"cannot add node {item.RequestedNewNodeId.to_string()}: "
                     f"{result.StatusCode.name}"
                 )
+        clock_names = (CLOCK_STEP, CLOCK_NOW_S, CLOCK_ACK_STEP, CLOCK_ENDED)
+        node_ids = {name: point_node_id(name, ns) for name in (*self._by_name, *clock_names)}
         now = datetime.now(UTC)
         for name in self._by_name:
-            await server.write_attribute_value(point_node_id(name, ns), initial_datavalue(now))
+            await server.write_attribute_value(node_ids[name], initial_datavalue(now))
         server.iserver.attribute_service = _GuardedAttributeService(server.iserver.aspace, self)
         await server.start()
         bserver = server.bserver
@@ -303,6 +310,7 @@ class OpcUaField:
             endpoint.EndpointUrl = url
             endpoint.Server.DiscoveryUrls = [url]
         self._server, self._ns, self._url = server, ns, url
+        self._node_ids = node_ids
         log.info(
             "OPC-UA field server on %s (%s, %d points)", url, self.security.value, len(self.points)
         )
@@ -329,7 +337,7 @@ class OpcUaField:
         if name not in self._by_name:
             raise KeyError(f"no point {name!r} on this server")
         server = self._require_server()
-        node = point_node_id(name, self._ns)
+        node = self._node_ids[name]
 
         async def read() -> ua.DataValue:
             return server.read_attribute_value(node)
@@ -370,7 +378,7 @@ class OpcUaField:
         """Lock-step: tell the controller side the run is over (``ended = True``)."""
         server = self._require_server()
         dv = data_value(ua.Variant(True, ua.VariantType.Boolean), source=datetime.now(UTC))
-        self._loop.run(server.write_attribute_value(point_node_id(CLOCK_ENDED, self._ns), dv))
+        self._loop.run(server.write_attribute_value(self._node_ids[CLOCK_ENDED], dv))
 
     # --- internals -------------------------------------------------------------------
 
@@ -379,28 +387,33 @@ class OpcUaField:
             raise RuntimeError("the OPC-UA server is not running; call start() first")
         return self._server
 
-    def _datavalues(self, samples: Mapping[str, Sample]) -> list[tuple[ua.NodeId, ua.DataValue]]:
+    def _datavalues(self, samples: Mapping[str, Sample]) -> _Values:
+        """The NodeIds and DataValues of the samples, made on the caller's thread."""
         self._require_server()
         server_time = datetime.now(UTC)
-        values = []
+        inputs, node_ids, clock = self._inputs, self._node_ids, self._clock
+        nodes, values = [], []
         for name, sample in samples.items():
-            spec = self._inputs.get(name)
+            spec = inputs.get(name)
             if spec is None:
                 what = "an actuator (clients write it)" if name in self._outputs else "not a point"
                 raise ValueError(f"cannot publish {name!r}: it is {what} of this server")
-            dv = sample_to_datavalue(spec, sample, self._clock, server_time)
-            values.append((point_node_id(name, self._ns), dv))
-        return values
+            nodes.append(node_ids[name])
+            values.append(sample_to_datavalue(spec, sample, clock, server_time))
+        return nodes, values
 
-    async def _write_values(self, values: list[tuple[ua.NodeId, ua.DataValue]]) -> None:
+    async def _write_values(self, values: _Values) -> None:
+        """Write every value in one go on the loop (what ``Server.write_attribute_value``
+        does for one, without its two layers of coroutines per value)."""
         server = self._require_server()
-        for node, dv in values:
-            await server.write_attribute_value(node, dv)
-        self.stats["sent"] += len(values)
+        write = server.iserver.aspace.write_attribute_value
+        value_attribute = ua.AttributeIds.Value
+        nodes, dvs = values
+        for node, dv in zip(nodes, dvs, strict=True):
+            await write(node, value_attribute, dv)
+        self.stats["sent"] += len(dvs)
 
-    async def _write_step(
-        self, k: int, now: float, values: list[tuple[ua.NodeId, ua.DataValue]]
-    ) -> None:
+    async def _write_step(self, k: int, now: float, values: _Values) -> None:
         server = self._require_server()
         with self._lock:
             self._step = k
@@ -411,7 +424,7 @@ class OpcUaField:
             (CLOCK_STEP, ua.Variant(k, ua.VariantType.Int64)),
         ):
             dv = data_value(variant, source=stamp, server=datetime.now(UTC))
-            await server.write_attribute_value(point_node_id(name, self._ns), dv)
+            await server.write_attribute_value(self._node_ids[name], dv)
 
     def _check_write(
         self, item: ua.WriteValue, user: User

@@ -40,11 +40,12 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import zmq
 
-from controllers.io import Direction, PointSpec, Sample, bad_sample
+from controllers.io import Direction, PointSpec, Quality, Sample, bad_sample
 from hil.zmq import curve
 from hil.zmq.baton import Baton
 from hil.zmq.frames import (
@@ -54,6 +55,7 @@ from hil.zmq.frames import (
     ErrorReply,
     FrameError,
     Heartbeat,
+    PackedSamples,
     Ping,
     Snapshot,
     SnapshotRequest,
@@ -84,6 +86,9 @@ _STAT_KEYS = (
     "write_failures",  # writes given up (link down or no reply after the retries)
     "stale_replies",  # replies to a request given up already
 )
+_QUALITY_OF = tuple(Quality)  # quality byte → Quality
+_BAD = int(Quality.BAD)
+_new_tuple = tuple.__new__  # builds a Sample without the NamedTuple's Python-level __new__
 
 
 class LinkDownError(ConnectionError):
@@ -115,6 +120,74 @@ class Step:
     k: int
     now: float
     samples: Mapping[str, Sample]
+
+
+class _InputState:
+    """The newest sample of every input: columns in the order of the link's inputs.
+
+    Copy on write: a column is replaced, never changed in place, so the
+    samples of a :class:`Step` stay those of its step while newer frames
+    arrive, and a whole frame of every input is taken over without a copy.
+
+    Args:
+        names: the link's inputs.
+        index: position of each name in ``names`` (read-only, shared).
+    """
+
+    __slots__ = ("_name_list", "index", "names", "quality", "times", "unset", "values")
+
+    def __init__(self, names: tuple[str, ...], index: Mapping[str, int]) -> None:
+        n = len(names)
+        self.names = names
+        self._name_list = list(names)  # decoded frames carry their names as a list
+        self.index = index
+        self.values: Sequence[Any] = (None,) * n
+        self.quality: bytes = bytes((_BAD,)) * n
+        self.times: Sequence[float] = (-math.inf,) * n  # -inf: unknown, as bad_sample()
+        self.unset: set[int] = set(range(n))  # positions no sample has reached yet
+
+    def apply(self, samples: Mapping[str, Sample]) -> None:
+        """Take the samples of the inputs among ``samples`` (other names are ignored)."""
+        if isinstance(samples, PackedSamples):
+            if samples.names == self._name_list:
+                # every input, in order: take the frame's columns as they are
+                self.values, self.quality = samples.point_values, samples.quality
+                self.times = samples.times
+                self.unset.clear()
+                return
+            rows: Any = zip(
+                samples.names, samples.point_values, samples.quality, samples.times, strict=True
+            )
+        else:
+            rows = ((name, s[0], int(s[1]), s[2]) for name, s in samples.items())
+        values, quality, times = list(self.values), bytearray(self.quality), list(self.times)
+        index, unset = self.index, self.unset
+        for name, value, q, source_time in rows:
+            i = index.get(name)
+            if i is not None:
+                values[i], quality[i], times[i] = value, q, source_time
+                unset.discard(i)
+        self.values, self.quality, self.times = values, bytes(quality), times
+
+    def frozen(self, now: float) -> PackedSamples:
+        """The samples as they are now, for a step at run time ``now`` (s): an input
+        that no sample reached yet reads BAD at ``now``."""
+        times = self.times
+        if self.unset:
+            times = list(times)
+            for i in self.unset:
+                times[i] = now
+        return PackedSamples(self.names, self.values, self.quality, times, self.index)
+
+    def latest(self) -> dict[str, Sample]:
+        """Every input's newest sample (BAD, time unknown, where none arrived yet)."""
+        quality_of = _QUALITY_OF
+        return {
+            name: _new_tuple(Sample, (value, quality_of[q], source_time))
+            for name, value, q, source_time in zip(
+                self.names, self.values, self.quality, self.times, strict=True
+            )
+        }
 
 
 class _Request(NamedTuple):
@@ -162,7 +235,7 @@ class ZmqControllerLink:
         )
         if not self.inputs:
             raise ValueError("ZmqControllerLink needs at least one INPUT point")
-        self._input_set = frozenset(self.inputs)
+        self._input_index = MappingProxyType({name: i for i, name in enumerate(self.inputs)})
         for name, value in (("request_timeout_s", request_timeout_s), ("watchdog_s", watchdog_s)):
             if not value > 0 or not math.isfinite(value):
                 raise ValueError(f"{name} must be a finite time > 0 s, got {value!r}")
@@ -205,7 +278,7 @@ class ZmqControllerLink:
         # link state (guarded by _lock)
         self._sid: str | None = None
         self._rx_last = 0  # last telemetry seq seen in this session (loss accounting)
-        self._state: dict[str, Sample] = {}
+        self._state = _InputState(self.inputs, self._input_index)
         self._synced = False  # state is whole (snapshot applied, no trip since)
         self._tripped = False
         self._ended = False
@@ -364,8 +437,7 @@ class ZmqControllerLink:
         with self._lock:
             if not self._up_locked(time.monotonic()):
                 return {name: bad_sample() for name in self.inputs}
-            state = self._state
-            return {name: state.get(name) or bad_sample() for name in self.inputs}
+            return self._state.latest()
 
     def write(self, outputs: Mapping[str, Any]) -> None:
         """Write actuator values (real time); blocks until acked.
@@ -529,7 +601,7 @@ class ZmqControllerLink:
         self._synced = False
         self._tripped = False
         self._ended = False
-        self._state = {}
+        self._state = _InputState(self.inputs, self._input_index)
         self._buffer.clear()
         self._steps.clear()
         self._last_k = None
@@ -555,17 +627,13 @@ class ZmqControllerLink:
         # whole state (or a resync in progress: keep serving the newest values meanwhile)
         self._apply_locked(self._state, frame)
 
-    def _apply_locked(self, state: dict[str, Sample], frame: Telemetry) -> None:
-        keep = self._input_set
-        for name, sample in frame.samples.items():
-            if name in keep:
-                state[name] = sample
+    def _apply_locked(self, state: _InputState, frame: Telemetry) -> None:
+        state.apply(frame.samples)
         if frame.k is not None and (self._last_k is None or frame.k > self._last_k):
             self._push_step(frame.k, frame.now, state)
 
-    def _push_step(self, k: int, now: float, state: Mapping[str, Sample]) -> None:
-        samples = {name: state.get(name) or bad_sample(now) for name in self.inputs}
-        self._steps.append(Step(k, now, samples))
+    def _push_step(self, k: int, now: float, state: _InputState) -> None:
+        self._steps.append(Step(k, now, state.frozen(now)))
         self._last_k = k
 
     def _ask_snapshot_locked(self) -> None:
@@ -578,7 +646,8 @@ class ZmqControllerLink:
             if snap.sid != self._sid:  # from another session: ask again once PUB caught up
                 self._need_snapshot = self._sid is not None and not self._ended
                 return
-            state = {n: s for n, s in snap.samples.items() if n in self._input_set}
+            state = _InputState(self.inputs, self._input_index)
+            state.apply(snap.samples)
             if (
                 snap.k is not None
                 and snap.now is not None

@@ -344,8 +344,8 @@ class ZmqField:
             raise RuntimeError("ZmqField is not running; call start() first")
         if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
             raise ValueError(f"now must be a finite run time in s, got {now!r}")
-        unknown = samples.keys() - self._inputs
-        if unknown:
+        if not samples.keys() <= self._inputs:
+            unknown = samples.keys() - self._inputs
             raise ValueError(
                 f"not INPUT points of this field: {sorted(unknown)}; "
                 f"publish sensor samples of {sorted(self._inputs)[:5]}…"

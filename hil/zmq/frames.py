@@ -1,12 +1,12 @@
-"""The ZeroMQ bridge's wire format: msgpack frames, version 1.
+"""The ZeroMQ bridge's wire format: msgpack frames, version 2.
 
 Every frame is one ZeroMQ message part holding one msgpack map with ``v`` (the
-version, 1) and ``type``. Times: ``wall_s`` is the sender's Unix time (s);
+version, 2) and ``type``. Times: ``wall_s`` is the sender's Unix time (s);
 ``now`` and a sample's source time are run-clock seconds.
 
 Telemetry channel (field PUB → controller SUB, no topic filter)
 ---------------------------------------------------------------
-tel   ``{v, type:"tel", sid, seq, wall_s, now, k, samples:{name:[value, quality, source_time]}}``
+tel   ``{v, type:"tel", sid, seq, wall_s, now, k, samples}`` (``samples``: see below);
       one frame per publish (real time) or per lock-step step (``k`` = step
       number, else nil). ``seq`` counts frames 1, 2, … within a field session
       ``sid`` (a fresh id every time the field starts), so a receiver detects
@@ -32,9 +32,22 @@ write  ``{v, type:"write", id, k, outputs:{name: value}}`` → ``{v, type:"ack",
        the offending points). ``k``: the lock-step step, nil in real time.
 (any)  an undecodable request → ``{v, type:"err", id (nil if unknown), error}``.
 
-Samples: ``value`` is nil, a boolean, an integer, a float or text; ``quality``
-is 0 (good), 1 (uncertain) or 2 (bad). A sample without a value, or whose value
-is NaN or ±inf, travels and decodes as ``[nil, 2, source_time]`` (BAD).
+Samples travel as columns, ``[names, values, quality, source_time]``, all of
+the same length n (sample i is ``names[i]``, ``values[i]``, …):
+
+names        array of n point names (text, each name once)
+values       array of n values (nil, a boolean, an integer, a float or text), or,
+             when every value is a float, bin of n little-endian float64
+quality      bin of n bytes: 0 (good), 1 (uncertain) or 2 (bad)
+source_time  bin of n little-endian float64: run-clock times (s), ±inf
+             allowed, never NaN
+
+A sample without a value, or whose value is NaN or ±inf, travels and decodes
+as value nil with quality 2 (BAD). Columns keep a frame of a thousand samples
+to one msgpack object per sample (its name), and the receiving side builds a
+sample only when it is read (:class:`PackedSamples`). Version 1 carried
+samples as a map ``{name: [value, quality, source_time]}``; this side speaks
+version 2 only.
 
 Decoding is strict: unknown types or keys, missing keys, wrong types and
 frames over :data:`MAX_FRAME_BYTES` raise :class:`FrameError` and nothing
@@ -44,8 +57,13 @@ else; receivers count it (``stats['malformed']``) and carry on.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import struct
+import sys
+from array import array
+from collections import Counter
+from collections.abc import ItemsView, Iterator, Mapping, Sequence, ValuesView
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import msgpack
@@ -66,6 +84,7 @@ __all__ = [
     "Frame",
     "FrameError",
     "Heartbeat",
+    "PackedSamples",
     "Ping",
     "Pong",
     "Snapshot",
@@ -77,7 +96,7 @@ __all__ = [
     "encode_sample",
 ]
 
-VERSION = 1
+VERSION = 2
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 MAX_ID_CHARS = 128
 ACK_STATUSES = ("ok", "duplicate", "rejected")
@@ -85,6 +104,117 @@ ACK_STATUSES = ("ok", "duplicate", "rejected")
 
 class FrameError(ValueError):
     """A frame that does not follow the wire format (what is wrong, where)."""
+
+
+class PackedSamples(Mapping[str, Sample]):
+    """Samples kept as the columns they travel in; a read-only ``Mapping[str, Sample]``.
+
+    A :class:`~controllers.io.Sample` is built only when a point is read, so a
+    frame of a thousand samples costs a handful of objects until then. A
+    reader that goes through many points (more than :attr:`LAZY_READS`), or
+    asks for ``items()``/``values()``, gets them all made at once into a dict
+    (at C speed) and served from it. The columns are shared, never copied:
+    whoever builds a ``PackedSamples`` hands them over and must not change
+    them afterwards.
+
+    Args:
+        names: point names, each once, in order.
+        values: the value of each point (None for a BAD sample without one);
+            kept as :attr:`point_values`.
+        quality: one byte per point: 0 (GOOD), 1 (UNCERTAIN) or 2 (BAD).
+        times: the source time (run-clock s) of each point.
+        index: ``name → position`` when the caller has it already (it must
+            match ``names``); built on first use otherwise.
+    """
+
+    LAZY_READS = 32  # reads served one by one before all samples are made at once
+
+    __slots__ = ("_dict", "_index", "_reads", "names", "point_values", "quality", "times")
+
+    def __init__(
+        self,
+        names: Sequence[str],
+        values: Sequence[Any],
+        quality: bytes,
+        times: Sequence[float],
+        index: Mapping[str, int] | None = None,
+    ) -> None:
+        self.names = names
+        self.point_values = values
+        self.quality = quality
+        self.times = times
+        self._index = index
+        self._dict: dict[str, Sample] | None = None
+        self._reads = 0
+
+    @property
+    def index(self) -> Mapping[str, int]:
+        """Position of each name in the columns."""
+        index = self._index
+        if index is None:
+            index = self._index = dict(zip(self.names, range(len(self.names)), strict=True))
+        return index
+
+    def as_dict(self) -> dict[str, Sample]:
+        """Every sample, by name, in order (made once; do not change the dict)."""
+        samples = self._dict
+        if samples is None:
+            made = map(
+                _new_tuple,
+                repeat(Sample),
+                zip(
+                    self.point_values,
+                    map(_QUALITIES.__getitem__, self.quality),
+                    self.times,
+                    strict=True,
+                ),
+            )
+            samples = self._dict = dict(zip(self.names, made, strict=True))
+        return samples
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The sample of ``name``, or ``default`` if there is none (as ``dict.get``)."""
+        samples = self._dict
+        if samples is None:
+            self._reads += 1
+            if self._reads <= self.LAZY_READS:
+                i = self.index.get(name)
+                if i is None:
+                    return default
+                return _new_tuple(
+                    Sample, (self.point_values[i], _QUALITIES[self.quality[i]], self.times[i])
+                )
+            samples = self.as_dict()
+        return samples.get(name, default)
+
+    def __getitem__(self, name: str) -> Sample:
+        sample = self.get(name, _MISSING)
+        if sample is _MISSING:
+            raise KeyError(name)
+        return sample
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def items(self) -> ItemsView[str, Sample]:
+        """(name, sample) pairs, in order."""
+        return self.as_dict().items()
+
+    def values(self) -> ValuesView[Sample]:
+        """The samples, in order."""
+        return self.as_dict().values()
+
+    def __repr__(self) -> str:
+        return f"PackedSamples({self.as_dict()!r})"
+
+
+_MISSING = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +227,7 @@ class Telemetry:
         wall_s: sender's Unix time (s).
         now: run time (s) of the samples.
         k: lock-step step number, or None in real time.
-        samples: by point name.
+        samples: by point name (decoded frames carry :class:`PackedSamples`).
     """
 
     sid: str
@@ -105,7 +235,7 @@ class Telemetry:
     wall_s: float
     now: float
     k: int | None
-    samples: dict[str, Sample]
+    samples: Mapping[str, Sample]
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +295,7 @@ class Snapshot:
     wall_s: float
     now: float | None
     k: int | None
-    samples: dict[str, Sample]
+    samples: Mapping[str, Sample]
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,9 +363,17 @@ REQUEST_TYPES: tuple[type, ...] = (Ping, SnapshotRequest, Write)
 REPLY_TYPES: tuple[type, ...] = (Pong, Snapshot, Ack, ErrorReply)
 _QUALITIES = (Quality.GOOD, Quality.UNCERTAIN, Quality.BAD)
 _QUALITY_INT = {q: int(q) for q in _QUALITIES}
+_QUALITY_BYTES = bytes(_QUALITY_INT.values())  # the valid quality bytes: 0, 1 and 2
 _new_tuple = tuple.__new__  # builds a Sample without the NamedTuple's Python-level __new__
 _FINITE_LOW, _FINITE_HIGH = -math.inf, math.inf
 _SCALARS = (bool, int, float, str)
+# type sets for the column checks: ``_FLOATS.issuperset(map(type, column))`` checks a
+# thousand entries at C speed (exact types, so no bool, float subclass or Quality-like int)
+_FLOATS = frozenset({float})
+_TEXTS = frozenset({str})
+_SAMPLES = frozenset({Sample})
+_QUALITY_TYPES = frozenset({Quality})
+_BIG_ENDIAN = sys.byteorder == "big"  # float64 columns travel little-endian
 
 
 # --------------------------------------------------------------------- encoding
@@ -284,13 +422,59 @@ def _quality(name: str, quality: Any) -> Quality:
     return _QUALITIES[quality]
 
 
-def _encode_samples(samples: Mapping[str, Sample]) -> dict[str, list[Any]]:
-    out: dict[str, list[Any]] = {}
-    for name, sample in samples.items():
+def _columns(samples: Mapping[str, Sample]) -> list[Any]:
+    """``[names, values, quality, source_time]`` of ``samples`` (see the module docstring).
+
+    The common frame (every sample a :class:`~controllers.io.Sample` with a
+    finite float value, a :class:`~controllers.io.Quality` and a float time)
+    is checked column by column at C speed and its values travel as float64;
+    anything else goes sample by sample through :func:`encode_sample`.
+    """
+    names = list(samples)
+    rows = list(samples.values())
+    try:
+        "".join(names)  # TypeError unless every name is text
+        plain = _SAMPLES.issuperset(map(type, rows))
+    except TypeError:
+        plain = False
+    if plain and rows:
+        values, quality, times = zip(*rows, strict=True)
+        # a float sum is finite only if every term is, and NaN if any term is NaN
+        if (
+            _QUALITY_TYPES.issuperset(map(type, quality))
+            and _FLOATS.issuperset(map(type, times))
+            and not math.isnan(sum(times))
+            and _FLOATS.issuperset(map(type, values))
+            and math.isfinite(sum(values))
+        ):
+            return [names, _float64(values), bytes(quality), _float64(times)]
+    out_values: list[Any] = []
+    out_quality = bytearray()
+    out_times: list[float] = []
+    for name, sample in zip(names, rows, strict=True):
         if not isinstance(name, str):
             raise FrameError(f"point names must be text, got {name!r}")
-        out[name] = encode_sample(name, sample)
-    return out
+        value, q, source_time = encode_sample(name, sample)
+        out_values.append(value)
+        out_quality.append(q)
+        out_times.append(source_time)
+    return [names, out_values, bytes(out_quality), _float64(out_times)]
+
+
+def _float64(numbers: Sequence[float]) -> bytes:
+    """``numbers`` (int or float) as little-endian float64, 8 bytes each."""
+    return struct.pack(f"<{len(numbers)}d", *numbers)
+
+
+def _from_float64(data: bytes, what: str, n: int) -> array[float]:
+    """The n floats of a little-endian float64 bin; FrameError naming ``what`` otherwise."""
+    if len(data) != 8 * n:
+        raise FrameError(f"samples: {what} must be {n} float64 (8 bytes each), got {len(data)} B")
+    column = array("d")
+    column.frombytes(data)
+    if _BIG_ENDIAN:
+        column.byteswap()
+    return column
 
 
 def encode(frame: Frame) -> bytes:
@@ -306,7 +490,7 @@ def encode(frame: Frame) -> bytes:
             wall_s=frame.wall_s,
             now=frame.now,
             k=frame.k,
-            samples=_encode_samples(frame.samples),
+            samples=_columns(frame.samples),
         )
     elif isinstance(frame, Heartbeat | End):
         body.update(sid=frame.sid, seq=frame.seq, wall_s=frame.wall_s)
@@ -322,7 +506,7 @@ def encode(frame: Frame) -> bytes:
             wall_s=frame.wall_s,
             now=frame.now,
             k=frame.k,
-            samples=_encode_samples(frame.samples),
+            samples=_columns(frame.samples),
         )
     elif isinstance(frame, Write):
         for name, value in frame.outputs.items():
@@ -400,44 +584,65 @@ def _wall(body: Mapping[str, Any]) -> float:
     return value
 
 
-def _samples(raw: Any) -> dict[str, Sample]:
-    if not isinstance(raw, dict):
-        raise FrameError(f"samples must be a map, got {type(raw).__name__}")
-    out: dict[str, Sample] = {}
-    bad = Quality.BAD
-    good = Quality.GOOD
-    for name, item in raw.items():
-        # fast path: a GOOD finite float with a float time (what plants publish);
-        # ``v - v == 0.0`` is False for inf and NaN
-        if type(item) is list and len(item) == 3 and type(name) is str and name:
-            v, q, t = item
-            if (
-                type(v) is float
-                and type(t) is float
-                and type(q) is int
-                and q == 0
-                and v - v == 0.0
-                and t == t
-            ):
-                out[name] = _new_tuple(Sample, (v, good, t))
-                continue
-        if not isinstance(name, str) or not name:
-            raise FrameError(f"sample names must be text, got {name!r}")
-        if not isinstance(item, list) or len(item) != 3:
-            raise FrameError(f"{name}: a sample is [value, quality, source_time], got {item!r}")
-        value, quality, source_time = item
-        if isinstance(source_time, bool) or not isinstance(source_time, int | float):
-            raise FrameError(f"{name}: source time must be a number, got {source_time!r}")
-        if source_time != source_time:
-            raise FrameError(f"{name}: source time is NaN")
-        q = _quality(name, quality)
+def _samples(raw: Any) -> PackedSamples:
+    """The checked columns of a frame's ``samples`` (see the module docstring)."""
+    if type(raw) is not list or len(raw) != 4:
+        raise FrameError(
+            f"samples must be [names, values, quality, source_time], got {type(raw).__name__}"
+            + (f" of {len(raw)}" if isinstance(raw, list) else "")
+        )
+    names, values, quality, times = raw
+    if type(names) is not list:
+        raise FrameError(f"samples: names must be an array, got {type(names).__name__}")
+    n = len(names)
+    if type(quality) is not bytes or len(quality) != n:
+        raise FrameError(f"samples: quality must be bin of {n} bytes, got {quality!r:.60}")
+    if type(times) is not bytes:
+        raise FrameError(f"samples: source_time must be bin (float64), got {type(times).__name__}")
+    if type(values) is bytes:
+        values = _from_float64(values, "values", n)
+    elif type(values) is not list or len(values) != n:
+        raise FrameError(
+            f"samples: values must be an array of {n} or float64 bin, got {values!r:.60}"
+        )
+    try:
+        "".join(names)  # TypeError unless every name is text
+    except TypeError:
+        bad = next(name for name in names if type(name) is not str)
+        raise FrameError(f"sample names must be text, got {bad!r}") from None
+    if not all(names):
+        raise FrameError("sample names must be text, got ''")
+    if len(set(names)) != n:
+        twice = sorted(name for name, count in Counter(names).items() if count > 1)
+        raise FrameError(f"samples: points listed twice: {twice}")
+    if quality.translate(None, _QUALITY_BYTES):  # a byte other than 0, 1, 2 is left
+        i = next(i for i, q in enumerate(quality) if q > 2)
+        raise FrameError(f"{names[i]}: quality must be 0, 1 or 2, got {quality[i]}")
+    source_times = _from_float64(times, "source_time", n)
+    if math.isnan(sum(source_times)):  # NaN if a time is NaN (or both +inf and -inf occur)
+        for name, t in zip(names, source_times, strict=True):
+            if t != t:
+                raise FrameError(f"{name}: source time is NaN")
+    # a float sum is finite only if every term is a finite number
+    if not (type(values) is array or _FLOATS.issuperset(map(type, values))) or not math.isfinite(
+        sum(values)
+    ):
+        values, quality = _values(names, list(values), quality)
+    return PackedSamples(names, values, quality, source_times)
+
+
+def _values(names: list[str], values: list[Any], quality: bytes) -> tuple[list[Any], bytes]:
+    """Values checked one by one: no value, NaN or ±inf → nil and BAD."""
+    out = list(values)
+    out_quality = bytearray(quality)
+    bad = _QUALITY_INT[Quality.BAD]
+    for i, value in enumerate(values):
         if value is None or (type(value) is float and not math.isfinite(value)):
-            out[name] = Sample(None, bad, float(source_time))
-        elif isinstance(value, _SCALARS):
-            out[name] = Sample(value, q, float(source_time))
-        else:
-            raise FrameError(f"{name}: value of type {type(value).__name__} is not allowed")
-    return out
+            out[i] = None
+            out_quality[i] = bad
+        elif not isinstance(value, _SCALARS):
+            raise FrameError(f"{names[i]}: value of type {type(value).__name__} is not allowed")
+    return out, bytes(out_quality)
 
 
 def _outputs(raw: Any) -> dict[str, Any]:

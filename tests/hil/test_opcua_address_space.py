@@ -5,12 +5,15 @@ by a plain asyncua client over TCP."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from asyncua import Client, ua
+from asyncua.common.utils import Buffer
+from asyncua.ua.ua_binary import struct_from_binary, struct_to_binary
 from opcua_support import (
     CITY,
     COUNT,
@@ -36,6 +39,7 @@ from hil.opcua.address_space import (
     RunClock,
     check_point_set,
     datavalue_to_sample,
+    quality_from_status,
     sample_to_datavalue,
 )
 from hil.opcua.units import UNITS, eu_information, unit_id
@@ -63,6 +67,10 @@ def test_run_clock_round_trips_to_the_microsecond() -> None:
     for t in (0.0, 0.5, 1234.25, -3.0, 86_400.000001):
         assert clock.to_run_s(clock.to_datetime(t)) == t
     assert clock.to_datetime(math.inf) is None
+    # the last answer is kept; a repeated or alternating time still maps exactly
+    times = (5.0, 5.0, 6.25, 5.0, math.nan, 5.0)
+    expected = [None if t != t else clock.start + timedelta(seconds=t) for t in times]
+    assert [clock.to_datetime(t) for t in times] == expected
     assert clock.to_run_s(None) == -math.inf
     assert RunClock.from_datetime(clock.start + timedelta(seconds=10)).to_run_s(clock.start) == -10
     with pytest.raises(ValueError, match="run_start_utc_s"):
@@ -85,6 +93,45 @@ def test_samples_travel_as_datavalues_and_back() -> None:
         sample_to_datavalue(vwc, Sample("wet", Quality.GOOD, 1.0), clock)
     with pytest.raises(PointValueError):
         sample_to_datavalue(vwc, Sample(None, Quality.GOOD, 1.0), clock)
+
+
+def test_datavalues_are_shared_not_copied_and_encode_as_plain_datavalues() -> None:
+    clock = RunClock(START)
+    server_time = datetime(2026, 1, 1, 0, 0, 13, tzinfo=UTC)
+    dv = sample_to_datavalue(IRRIGATION[0], Sample(0.31, Quality.GOOD, 12.5), clock, server_time)
+    # asyncua deep-copies a written value into each monitored item: ours is never changed
+    assert copy.deepcopy(dv) is dv and copy.copy(dv) is dv
+    plain = ua.DataValue(
+        Value=ua.Variant(0.31, ua.VariantType.Double),
+        StatusCode=ua.StatusCode(ua.StatusCodes.Good),
+        SourceTimestamp=clock.to_datetime(12.5),
+        ServerTimestamp=server_time,
+    )
+    ours = struct_to_binary(ua.MonitoredItemNotification(ClientHandle=3, Value=dv))
+    assert ours == struct_to_binary(ua.MonitoredItemNotification(ClientHandle=3, Value=plain))
+    back = struct_from_binary(ua.MonitoredItemNotification, Buffer(ours))
+    assert datavalue_to_sample(back.Value, clock) == Sample(0.31, Quality.GOOD, 12.5)
+
+
+@pytest.mark.parametrize(
+    ("code", "quality"),
+    [
+        (None, Quality.GOOD),
+        (ua.StatusCodes.Good, Quality.GOOD),
+        (ua.StatusCodes.GoodClamped, Quality.GOOD),
+        (ua.StatusCodes.Uncertain, Quality.UNCERTAIN),
+        (ua.StatusCodes.UncertainLastUsableValue, Quality.UNCERTAIN),
+        (ua.StatusCodes.Bad, Quality.BAD),
+        (ua.StatusCodes.BadWaitingForInitialData, Quality.BAD),
+        (0xC0000000, Quality.BAD),  # severity 11 is reserved: read as Bad
+    ],
+)
+def test_quality_follows_the_status_severity(code: int | None, quality: Quality) -> None:
+    status = None if code is None else ua.StatusCode(code)
+    assert quality_from_status(status) is quality
+    if status is not None:
+        expected = "good" if status.is_good() else "uncertain" if status.is_uncertain() else "bad"
+        assert quality.name.lower() == expected
 
 
 def test_point_sets_are_checked() -> None:

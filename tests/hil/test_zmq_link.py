@@ -215,7 +215,7 @@ def test_malformed_telemetry_is_counted_and_the_link_carries_on() -> None:
     link = ZmqControllerLink(f"tcp://127.0.0.1:{port}", "tcp://127.0.0.1:9", POINTS)
     try:
         link.start()
-        bad = [b"junk", msgpack.packb({"v": 1, "type": "tel"}), encode(Ping("not-on-pub"))]
+        bad = [b"junk", msgpack.packb({"v": 2, "type": "tel"}), encode(Ping("not-on-pub"))]
 
         def counted() -> bool:
             for frame in bad:

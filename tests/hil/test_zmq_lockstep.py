@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from zmq_support import (
+    INFLOW,
     LEVEL,
     POINTS,
     PUMP,
@@ -18,7 +19,7 @@ from zmq_support import (
     zmq_threads,
 )
 
-from controllers.io import Direction, Sample, bad_sample
+from controllers.io import Direction, Quality, Sample, bad_sample
 from hil.zmq import RunReport, ZmqControllerLink, ZmqField, run_controller
 
 DT = 0.05  # s per step
@@ -108,3 +109,37 @@ def test_wait_step_returns_none_once_the_field_ends() -> None:
         field.stop(announce=True)
         assert link.wait_step(5.0) is None
         assert not link.up
+
+
+def test_a_steps_samples_are_every_input_as_of_that_step() -> None:
+    with running_field() as field, connected_link(field) as link:
+        acked: list[dict[str, Any]] = []
+
+        def field_side() -> None:
+            acked.append(field.exchange(0, 1.0, {LEVEL: Sample(2.0, Quality.GOOD, 1.0)}, 5.0))
+            inflow = Sample(0.4, Quality.UNCERTAIN, 1.5)
+            acked.append(field.exchange(1, 2.0, {INFLOW: inflow}, 5.0))
+
+        plant = threading.Thread(target=field_side)
+        plant.start()
+        try:
+            first = link.wait_step(5.0)
+            assert first is not None and first.k == 0
+            link.finish_step(0, {PUMP: 1.0})
+            second = link.wait_step(5.0)
+            assert second is not None and second.k == 1
+            link.finish_step(1, {PUMP: 2.0})
+        finally:
+            plant.join(10)
+    assert acked == [{PUMP: 1.0}, {PUMP: 2.0}]
+    # an input never sent reads BAD at the step's time; a later frame leaves a step as it was
+    assert dict(first.samples) == {
+        LEVEL: Sample(2.0, Quality.GOOD, 1.0),
+        INFLOW: Sample(None, Quality.BAD, 1.0),
+    }
+    assert dict(second.samples) == {
+        LEVEL: Sample(2.0, Quality.GOOD, 1.0),  # held from step 0
+        INFLOW: Sample(0.4, Quality.UNCERTAIN, 1.5),
+    }
+    assert list(second.samples) == [LEVEL, INFLOW] and len(second.samples) == 2
+    assert second.samples.get("fake/T1/none") is None and "fake/T1/none" not in second.samples
