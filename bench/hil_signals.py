@@ -7,7 +7,8 @@ OPC-UA (no message security), each in lock-step. Reported per way: wall time,
 steps per second, × real time, and the ratio of its wall time to the in-process
 run measured in the same benchmark; ``same_states`` says whether SUMO showed
 the same signal states all three ways (it must). The controller side runs in a
-thread of this process (one interpreter: the bridge's cost includes the GIL).
+thread of this process (:func:`twin.hil_session.run_over_link`; one interpreter,
+so the bridge's cost includes the GIL).
 
     .venv/bin/python bench/hil_signals.py [--seconds 600]
 
@@ -22,7 +23,6 @@ import json
 import platform
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from datetime import date
@@ -34,10 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 from controllers.io import Direction  # noqa: E402
 from hil.opcua import OpcUaControllerLink, OpcUaField, OpcUaUser, Security  # noqa: E402
-from hil.runner import run_controller  # noqa: E402
 from hil.zmq import ZmqControllerLink, ZmqField  # noqa: E402
 from twin.controller_group import ControllerGroup  # noqa: E402
-from twin.hil_session import run_inprocess, serve_lockstep  # noqa: E402
+from twin.hil_session import run_inprocess, run_over_link  # noqa: E402
 from twin.rng import RngRegistry  # noqa: E402
 from twin.scenario import load_scenario  # noqa: E402
 from twin.signal_cabinets import CabinetField, cabinets_for, centrals_for  # noqa: E402
@@ -71,20 +70,7 @@ def _remote(field: CabinetField, central: ControllerGroup, steps: int, protocol:
             endpoint.url, inputs, outputs, user="bench", password="bench-secret-1"
         )
     link.connect(30.0)
-    worker = threading.Thread(
-        target=run_controller, args=(link, central, "lockstep"), kwargs={"step_timeout_s": 60.0}
-    )
-    worker.start()
-    try:
-        serve_lockstep(field, endpoint, steps, timeout_s=60.0)
-    finally:
-        end = getattr(endpoint, "end", None)
-        if callable(end):
-            end()
-            worker.join(30.0)
-        endpoint.stop()
-        worker.join(30.0)
-        link.close()
+    run_over_link(field, endpoint, link, central, steps, timeout_s=60.0)
 
 
 def main() -> None:

@@ -16,14 +16,22 @@ order (:mod:`twin.kernel`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
 from controllers.io import Controller, Direction, Sample
-from hil.bridge import FieldEndpoint
+from hil.bridge import ControllerLink, FieldEndpoint
+from hil.runner import run_controller
 from twin.plant import PlantModel
 
-__all__ = ["CommandSequence", "confirmed", "run_inprocess", "serve_lockstep"]
+__all__ = [
+    "CommandSequence",
+    "confirmed",
+    "run_inprocess",
+    "run_over_link",
+    "serve_lockstep",
+]
 
 CommandSequence = list[tuple[int, tuple[tuple[str, Any], ...]]]
 
@@ -109,4 +117,46 @@ def serve_lockstep(
             _step(plant, k, now, outputs, samples, sequence)
     finally:
         plant.close()
+    return sequence
+
+
+def run_over_link(
+    plant: PlantModel,
+    endpoint: FieldEndpoint,
+    link: ControllerLink,
+    controller: Controller,
+    steps: int,
+    *,
+    timeout_s: float = 30.0,
+) -> CommandSequence:
+    """One lock-step session in this process: ``controller`` on ``link`` (connected) in a
+    thread, ``plant`` served behind ``endpoint`` (started) here, for ``steps`` steps.
+
+    Ends the session on both sides and closes ``endpoint`` and ``link``; an error of the
+    controller side is raised here (RuntimeError naming it), as is a side that hangs."""
+    errors: list[BaseException] = []
+
+    def controller_side() -> None:
+        try:
+            run_controller(link, controller, "lockstep", step_timeout_s=timeout_s)
+        except BaseException as err:  # raised below, in the caller's thread
+            errors.append(err)
+
+    worker = threading.Thread(target=controller_side, name=f"hil-{controller.name}")
+    worker.start()
+    sequence: CommandSequence = []
+    try:
+        sequence = serve_lockstep(plant, endpoint, steps, timeout_s=timeout_s)
+    finally:
+        end = getattr(endpoint, "end", None)
+        if callable(end):  # OPC-UA: say the run is over and let the controller see it
+            end()
+            worker.join(timeout_s)
+        endpoint.stop()  # ZeroMQ: stopping announces the end
+        worker.join(timeout_s)
+        link.close()
+    if worker.is_alive():
+        raise RuntimeError(f"{controller.name}: the controller side did not end")
+    if errors:
+        raise RuntimeError(f"{controller.name}: the controller side failed: {errors[0]!r}")
     return sequence

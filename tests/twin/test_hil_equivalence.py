@@ -7,7 +7,6 @@ actuator command sequence must be the same in all three, bit for bit.
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 
 import numpy as np
@@ -16,14 +15,13 @@ import pytest
 from controllers.io import Direction
 from controllers.irrigation import IrrigationController
 from hil.opcua import OpcUaControllerLink, OpcUaField, OpcUaUser, Security
-from hil.runner import run_controller
 from hil.zmq import ZmqControllerLink, ZmqField
 from sim.agri.plant import AgriPlant, AgriPlantConfig
 from sim.agri.sites import load_sites
 from sim.weather import LOCAL_TZ
 from twin.agri_season import season_weather
 from twin.agri_setup import smart_config
-from twin.hil_session import CommandSequence, run_inprocess, serve_lockstep
+from twin.hil_session import CommandSequence, run_inprocess, run_over_link
 
 START = datetime(2026, 3, 10, tzinfo=LOCAL_TZ)
 STEPS = 180
@@ -42,32 +40,9 @@ def _parts(setting):  # type: ignore[no-untyped-def]
     return plant, IrrigationController(smart_config(site, start=START, plant=CFG))
 
 
-def _remote(field, link, controller, plant) -> CommandSequence:  # type: ignore[no-untyped-def]
-    """Serve ``plant`` behind ``field``; the controller runs on ``link`` in a thread."""
-    errors: list[BaseException] = []
-
-    def controller_side() -> None:
-        try:
-            run_controller(link, controller, "lockstep", step_timeout_s=20.0)
-        except BaseException as err:  # reported below
-            errors.append(err)
-
-    worker = threading.Thread(target=controller_side)
-    worker.start()
-    return_value: CommandSequence = []
-    try:
-        return_value = serve_lockstep(plant, field, STEPS, timeout_s=20.0)
-    finally:
-        end = getattr(field, "end", None)
-        if callable(end):  # OPC-UA: say the run is over, let the controller see it, then stop
-            end()
-            worker.join(30.0)
-        field.stop()  # ZeroMQ: stopping announces the end
-        worker.join(30.0)
-        link.close()
-    assert not worker.is_alive()
-    assert not errors, errors
-    return return_value
+def _remote(endpoint, link, controller, plant) -> CommandSequence:  # type: ignore[no-untyped-def]
+    """Serve ``plant`` behind ``endpoint``; the controller runs on ``link`` in a thread."""
+    return run_over_link(plant, endpoint, link, controller, STEPS)
 
 
 def test_same_commands_in_process_over_zeromq_and_over_opcua(setting) -> None:  # type: ignore[no-untyped-def]

@@ -3,17 +3,15 @@ point controllers in-process, over ZeroMQ and over OPC-UA; the boxes refuse bad 
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
 
 from controllers.io import Direction
 from hil.opcua import OpcUaControllerLink, OpcUaField, OpcUaUser, Security
-from hil.runner import run_controller
 from hil.zmq import ZmqControllerLink, ZmqField
 from twin.hil_flood import build_flood_controller_for_hil, build_gauge_field
-from twin.hil_session import CommandSequence, run_inprocess, serve_lockstep
+from twin.hil_session import CommandSequence, run_inprocess, run_over_link
 from twin.scenario import load_scenario
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "dongha_flood_hil.yaml"
@@ -24,31 +22,9 @@ def _scenario():  # type: ignore[no-untyped-def]
     return load_scenario(SCENARIO, {"duration": STEPS * 60})
 
 
-def _remote(endpoint, link, controller, field) -> CommandSequence:  # type: ignore[no-untyped-def]
-    errors: list[BaseException] = []
-
-    def controller_side() -> None:
-        try:
-            run_controller(link, controller, "lockstep", step_timeout_s=30.0)
-        except BaseException as err:  # reported below
-            errors.append(err)
-
-    worker = threading.Thread(target=controller_side)
-    worker.start()
-    sequence: CommandSequence = []
-    try:
-        sequence = serve_lockstep(field, endpoint, STEPS, timeout_s=30.0)
-    finally:
-        end = getattr(endpoint, "end", None)
-        if callable(end):
-            end()
-            worker.join(30.0)
-        endpoint.stop()
-        worker.join(30.0)
-        link.close()
-    assert not worker.is_alive()
-    assert not errors, errors
-    return sequence
+def _remote(endpoint, link, controller, plant) -> CommandSequence:  # type: ignore[no-untyped-def]
+    """Serve ``plant`` behind ``endpoint``; the controller runs on ``link`` in a thread."""
+    return run_over_link(plant, endpoint, link, controller, STEPS)
 
 
 def test_same_warnings_in_process_over_zeromq_and_over_opcua(tmp_path):

@@ -4,7 +4,6 @@ the manager goes silent."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,6 @@ import pytest
 from controllers.io import Direction
 from controllers.lighting.talq import TALQ_NAMES, process_name, talq_name
 from hil.opcua import OpcUaControllerLink, OpcUaField, OpcUaUser, Security, write_mapping
-from hil.runner import run_controller
 from hil.zmq import ZmqControllerLink, ZmqField
 from twin.hil_devices import serve_realtime
 from twin.hil_lighting import (
@@ -22,7 +20,7 @@ from twin.hil_lighting import (
     controller_mapping,
     lighting_failsafe,
 )
-from twin.hil_session import CommandSequence, run_inprocess, serve_lockstep
+from twin.hil_session import CommandSequence, run_inprocess, run_over_link
 from twin.scenario import load_scenario
 
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "dongha_lighting_hil.yaml"
@@ -57,31 +55,9 @@ def test_talq_names_map_both_ways_and_refuse_strangers():
         process_name("light/HV-E17/talq/LampActuator/hue")
 
 
-def _remote(endpoint, link, controller, field) -> CommandSequence:  # type: ignore[no-untyped-def]
-    errors: list[BaseException] = []
-
-    def controller_side() -> None:
-        try:
-            run_controller(link, controller, "lockstep", step_timeout_s=30.0)
-        except BaseException as err:  # reported below
-            errors.append(err)
-
-    worker = threading.Thread(target=controller_side)
-    worker.start()
-    sequence: CommandSequence = []
-    try:
-        sequence = serve_lockstep(field, endpoint, STEPS, timeout_s=30.0)
-    finally:
-        end = getattr(endpoint, "end", None)
-        if callable(end):
-            end()
-            worker.join(30.0)
-        endpoint.stop()
-        worker.join(30.0)
-        link.close()
-    assert not worker.is_alive()
-    assert not errors, errors
-    return sequence
+def _remote(endpoint, link, controller, plant) -> CommandSequence:  # type: ignore[no-untyped-def]
+    """Serve ``plant`` behind ``endpoint``; the controller runs on ``link`` in a thread."""
+    return run_over_link(plant, endpoint, link, controller, STEPS)
 
 
 def test_same_lighting_commands_in_process_over_zeromq_and_over_opcua(tmp_path):

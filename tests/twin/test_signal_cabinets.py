@@ -4,7 +4,6 @@ the same commands flow in-process, over ZeroMQ and over OPC-UA."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -12,11 +11,10 @@ import pytest
 from controllers.io import Direction
 from controllers.signals.ntcip import UnitControlStatus, point_name
 from hil.opcua import OpcUaControllerLink, OpcUaField, OpcUaUser, Security
-from hil.runner import run_controller
 from hil.zmq import ZmqControllerLink, ZmqField
 from sim.traffic.layout import read_signal_layouts
 from sim.traffic.plant import TrafficPlant, TrafficPlantConfig
-from twin.hil_session import CommandSequence, run_inprocess, serve_lockstep
+from twin.hil_session import CommandSequence, run_inprocess, run_over_link
 from twin.scenario import SignalControllerConfig
 from twin.signal_cabinets import CabinetField, cabinets_for, centrals_for
 from twin.signal_setup import build_signal_controllers
@@ -91,31 +89,9 @@ def test_silent_central_leaves_the_junction_on_its_plan_then_resumes(
     assert any("G" in s for s in shown), "the plan keeps serving greens during the outage"
 
 
-def _remote(field, link, controller, plant) -> CommandSequence:  # type: ignore[no-untyped-def]
-    errors: list[BaseException] = []
-
-    def controller_side() -> None:
-        try:
-            run_controller(link, controller, "lockstep", step_timeout_s=20.0)
-        except BaseException as err:  # reported below
-            errors.append(err)
-
-    worker = threading.Thread(target=controller_side)
-    worker.start()
-    sequence: CommandSequence = []
-    try:
-        sequence = serve_lockstep(plant, field, STEPS, timeout_s=20.0)
-    finally:
-        end = getattr(field, "end", None)
-        if callable(end):
-            end()
-            worker.join(30.0)
-        field.stop()
-        worker.join(30.0)
-        link.close()
-    assert not worker.is_alive()
-    assert not errors, errors
-    return sequence
+def _remote(endpoint, link, controller, plant) -> CommandSequence:  # type: ignore[no-untyped-def]
+    """Serve ``plant`` behind ``endpoint``; the controller runs on ``link`` in a thread."""
+    return run_over_link(plant, endpoint, link, controller, STEPS)
 
 
 @pytest.mark.parametrize("protocol", ["zmq", "opcua"])
