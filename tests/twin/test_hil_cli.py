@@ -6,6 +6,8 @@ import json
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,17 +27,28 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def _pair(serve_args: list[str], ctrl_args: list[str]) -> tuple[dict, dict]:
+def _pair(
+    serve_args: list[str],
+    ctrl_args: list[str],
+    *,
+    scenario: Path = SCENARIO,
+    controller: str = "irrigation/DT",
+    duration: str = "1h",
+    before_controller: Callable[[subprocess.Popen[str]], None] | None = None,
+) -> tuple[dict, dict]:
+    """`twin hil serve` and `twin hil run-controller` as two processes; their JSON reports."""
     serve = subprocess.Popen(
-        [*TWIN, "hil", "serve", str(SCENARIO), "--duration", "1h", *serve_args],
+        [*TWIN, "hil", "serve", str(scenario), "--duration", duration, *serve_args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
     )  # fmt: skip
     try:
+        if before_controller is not None:
+            before_controller(serve)
         ctrl = subprocess.run(
-            [*TWIN, "hil", "run-controller", str(SCENARIO), "irrigation/DT", *ctrl_args],
-            capture_output=True, text=True, cwd=REPO, timeout=180,
+            [*TWIN, "hil", "run-controller", str(scenario), controller, *ctrl_args],
+            capture_output=True, text=True, cwd=REPO, timeout=300,
         )  # fmt: skip
-        out, err = serve.communicate(timeout=180)
+        out, err = serve.communicate(timeout=300)
     finally:
         serve.kill()
     assert serve.returncode == 0, err[-2000:]
@@ -87,26 +100,14 @@ def test_signal_cabinets_served_and_driven_by_the_central_in_two_processes(
 ) -> None:
     """Đông Hà's 21 junctions: virtual NTCIP cabinets in front of SUMO in one process, the
     adaptive controllers as their central system in another, over ZeroMQ."""
-    scenario = REPO / "scenarios" / "dongha_morning_peak_adaptive.yaml"
     pub, rep = f"tcp://127.0.0.1:{_port()}", f"tcp://127.0.0.1:{_port()}"
-    serve = subprocess.Popen(
-        [*TWIN, "hil", "serve", str(scenario), "--duration", "180", "--protocol", "zmq",
-         "--pub", pub, "--rep", rep, "--out", str(tmp_path / "run")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-    )  # fmt: skip
-    try:
-        ctrl = subprocess.run(
-            [*TWIN, "hil", "run-controller", str(scenario), "signals", "--zmq", f"{pub},{rep}",
-             "--plant-duration", "180"],
-            capture_output=True, text=True, cwd=REPO, timeout=300,
-        )  # fmt: skip
-        out, err = serve.communicate(timeout=300)
-    finally:
-        serve.kill()
-    assert serve.returncode == 0, err[-2000:]
-    assert ctrl.returncode == 0, ctrl.stderr[-2000:]
-    served = json.loads(out.strip().splitlines()[-1])
-    ran = json.loads(ctrl.stdout.strip().splitlines()[-1])
+    served, ran = _pair(
+        ["--protocol", "zmq", "--pub", pub, "--rep", rep, "--out", str(tmp_path / "run")],
+        ["--zmq", f"{pub},{rep}", "--plant-duration", "180"],
+        scenario=REPO / "scenarios" / "dongha_morning_peak_adaptive.yaml",
+        controller="signals",
+        duration="180",
+    )
     assert served["device"] == "signals" and served["steps"] == 180
     assert served["kpis"]["mmu_violations"] == 0
     assert served["kpis"]["backups"] == {}  # the central's heartbeat never went silent
@@ -120,33 +121,23 @@ def test_signal_cabinets_served_and_driven_by_the_central_in_two_processes(
 def test_lighting_cabinets_over_opcua_with_the_mapping_file_serve_writes(tmp_path: Path) -> None:
     """The lighting controller, unchanged, reaches the TALQ-named nodes through the
     mapping file that `twin hil serve --map` wrote."""
-    import time
-
-    scenario = REPO / "scenarios" / "dongha_lighting_hil.yaml"
     url, mapping = f"opc.tcp://127.0.0.1:{_port()}/dongha", tmp_path / "talq.csv"
     login = ["--user", "op", "--password", "pw-1"]
-    serve = subprocess.Popen(
-        [*TWIN, "hil", "serve", str(scenario), "--duration", "60", "--protocol", "opcua",
-         "--url", url, "--map", str(mapping), *login],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-    )  # fmt: skip
-    try:
+
+    def wait_for_the_map(serve: subprocess.Popen[str]) -> None:
         deadline = time.monotonic() + 120
         while not mapping.exists() and serve.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert mapping.exists(), serve.stderr.read() if serve.poll() is not None else "no map"
-        ctrl = subprocess.run(
-            [*TWIN, "hil", "run-controller", str(scenario), "lighting", "--opcua", url,
-             "--map", str(mapping), *login],
-            capture_output=True, text=True, cwd=REPO, timeout=300,
-        )  # fmt: skip
-        out, err = serve.communicate(timeout=300)
-    finally:
-        serve.kill()
-    assert serve.returncode == 0, err[-2000:]
-    assert ctrl.returncode == 0, ctrl.stderr[-2000:]
-    served = json.loads(out.strip().splitlines()[-1])
-    ran = json.loads(ctrl.stdout.strip().splitlines()[-1])
+        assert mapping.exists(), "serve wrote no mapping file"
+
+    served, ran = _pair(
+        ["--protocol", "opcua", "--url", url, "--map", str(mapping), *login],
+        ["--opcua", url, "--map", str(mapping), *login],
+        scenario=REPO / "scenarios" / "dongha_lighting_hil.yaml",
+        controller="lighting",
+        duration="60",
+        before_controller=wait_for_the_map,
+    )
     assert served["device"] == "lighting" and served["steps"] == 60
     assert ran["controller"] == "lighting" and ran["scans"] == 60
     assert ran["ended_by"] == "field_end" and ran["write_failures"] == 0
@@ -160,23 +151,13 @@ def test_flood_boxes_served_and_their_controllers_in_two_processes(tmp_path: Pat
 
     scenario_file = REPO / "scenarios" / "dongha_flood_hil.yaml"
     pub, rep = f"tcp://127.0.0.1:{_port()}", f"tcp://127.0.0.1:{_port()}"
-    serve = subprocess.Popen(
-        [*TWIN, "hil", "serve", str(scenario_file), "--duration", "2h", "--protocol", "zmq",
-         "--pub", pub, "--rep", rep, "--out", str(tmp_path / "run")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-    )  # fmt: skip
-    try:
-        ctrl = subprocess.run(
-            [*TWIN, "hil", "run-controller", str(scenario_file), "flood", "--zmq", f"{pub},{rep}"],
-            capture_output=True, text=True, cwd=REPO, timeout=300,
-        )  # fmt: skip
-        out, err = serve.communicate(timeout=300)
-    finally:
-        serve.kill()
-    assert serve.returncode == 0, err[-2000:]
-    assert ctrl.returncode == 0, ctrl.stderr[-2000:]
-    served = json.loads(out.strip().splitlines()[-1])
-    ran = json.loads(ctrl.stdout.strip().splitlines()[-1])
+    served, ran = _pair(
+        ["--protocol", "zmq", "--pub", pub, "--rep", rep, "--out", str(tmp_path / "run")],
+        ["--zmq", f"{pub},{rep}"],
+        scenario=scenario_file,
+        controller="flood",
+        duration="2h",
+    )
     assert served["device"] == "flood" and served["steps"] == 120
     assert ran == {"controller": "flood", "scans": 120, "ended_by": "field_end",
                    "write_failures": 0}  # fmt: skip
