@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from controllers.io import Controller
+from sim.traffic.camera import CameraErrorModel, MeasuredPlant
 from twin.controller_group import ControllerGroup
 from twin.rng import RngRegistry
 from twin.scenario import Scenario
@@ -45,9 +46,17 @@ def _parts(scenario: Scenario, work_dir: Path) -> TrafficParts:
 def build_cabinet_field(
     scenario: Scenario, run_dir: Path, *, backup_s: float = 10.0
 ) -> CabinetField:
-    """SUMO (writing to ``run_dir``) behind one virtual cabinet per signalised junction."""
+    """SUMO (writing to ``run_dir``) behind one virtual cabinet per signalised junction;
+    its detectors seen through the scenario's camera error model when it has one, seeded
+    as in ``twin run``."""
     parts = _parts(scenario, run_dir)
-    return CabinetField(parts.plant, cabinets_for(parts.controllers, backup_s=backup_s))
+    traffic = scenario.plants.traffic
+    measured = None
+    if traffic is not None and traffic.measurement.kind == "camera":
+        model = CameraErrorModel(**traffic.measurement.model_dump(exclude={"kind"}))
+        measured = MeasuredPlant(parts.plant, model, RngRegistry(scenario.seed).stream("camera"))
+    cabinets = cabinets_for(parts.controllers, backup_s=backup_s)
+    return CabinetField(parts.plant, cabinets, measured=measured)
 
 
 def build_signal_central(

@@ -33,6 +33,7 @@ from controllers.signals.cabinet import SignalCabinet
 from controllers.signals.fixed_time import FixedTimeController
 from controllers.signals.ntcip import point_name
 from controllers.signals.ntcip_central import NtcipCentral
+from sim.traffic.camera import MeasuredPlant
 from sim.traffic.layout import point_segment
 from sim.traffic.plant import TrafficPlant
 
@@ -68,7 +69,13 @@ class CabinetField:
 
     name = "traffic"
 
-    def __init__(self, plant: TrafficPlant, cabinets: Sequence[SignalCabinet]) -> None:
+    def __init__(
+        self,
+        plant: TrafficPlant,
+        cabinets: Sequence[SignalCabinet],
+        *,
+        measured: MeasuredPlant[TrafficPlant] | None = None,
+    ) -> None:
         ids = [c.spec.tls_id for c in cabinets]
         unknown = sorted(set(ids) - set(plant.layouts))
         if unknown:
@@ -81,7 +88,11 @@ class CabinetField:
                     f"{c.name} scans every {c.scan_period_s:g} s but SUMO steps "
                     f"{plant.step_s:g} s; a cabinet scans once per step"
                 )
+        if measured is not None and measured.inner is not plant:
+            raise ValueError("measured must wrap this field's traffic plant")
         self.plant = plant
+        #: what the detectors report: the plant itself, or through the camera model
+        self._source: TrafficPlant | MeasuredPlant[TrafficPlant] = measured or plant
         self.cabinets = list(cabinets)
         self.step_s = plant.step_s
         self._cabinet_points = {p.name: p for c in cabinets for p in c.points()}
@@ -117,7 +128,7 @@ class CabinetField:
     def points(self) -> list[PointSpec]:
         """The plant's sensors, the cabinets' status and detectors (INPUT) and phase
         control (OUTPUT)."""
-        own = [p for p in self.plant.points() if p.direction is Direction.INPUT]
+        own = [p for p in self._source.points() if p.direction is Direction.INPUT]
         own += self._detector_points
         for cabinet in self.cabinets:
             for p in cabinet.points():
@@ -134,7 +145,7 @@ class CabinetField:
 
     def start(self, t0: float) -> None:
         """Start SUMO at ``t0`` (s); the cabinets power up on their first scan."""
-        self.plant.start(t0)
+        self._source.start(t0)
         self._t = t0
 
     def actuate(self, values: Mapping[str, Any]) -> None:
@@ -153,14 +164,14 @@ class CabinetField:
                 states[cabinet.state_point.name] = out.pop(cabinet.state_point.name)
                 for name, value in out.items():
                     self._status[name] = Sample(value, Quality.GOOD, self._t)
-            self.plant.actuate(states)
+            self._source.actuate(states)
             self._t += self.step_s
-            self.plant.advance(self._t)
+            self._source.advance(self._t)
 
     def sensors(self) -> Mapping[str, Sample]:
         """SUMO's changed sensors, their NTCIP detector views, and every cabinet's
         status of the last scan."""
-        out = dict(self.plant.sensors())
+        out = dict(self._source.sensors())
         detector_of = self._detector_of
         for name, sample in list(out.items()):
             found = detector_of.get(name)
@@ -172,7 +183,7 @@ class CabinetField:
 
     def close(self) -> None:
         """Close SUMO; safe to call twice."""
-        self.plant.close()
+        self._source.close()
 
     @property
     def mmu_violations(self) -> int:

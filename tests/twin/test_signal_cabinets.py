@@ -162,3 +162,42 @@ def test_detectors_are_published_by_ntcip_number(grid_net, grid_routes, tmp_path
     assert present > 0 and any(v for v in seen.values())
     status = samples[point_name("B1", "coord/cycle_s")]
     assert status.value == controllers[0].plan.cycle_s
+
+
+def test_the_city_through_ntcip_cabinets_shows_what_the_kernel_shows(tmp_path):
+    """Đông Hà's 21 junctions, adaptive control, camera-measured detectors: the kernel
+    with the controllers writing states directly (as `twin run` does) and the HIL field —
+    cabinets driven by their central, detectors through the same seeded camera model —
+    put the same states on SUMO's signal heads."""
+    from sim.traffic.camera import CameraErrorModel, MeasuredPlant
+    from twin.controller_group import ControllerGroup
+    from twin.eventlog import EventLog
+    from twin.hil_signals import build_cabinet_field, build_signal_central
+    from twin.kernel import Kernel
+    from twin.rng import RngRegistry
+    from twin.scenario import load_scenario
+    from twin.traffic_setup import build_traffic
+
+    scenario = load_scenario(
+        Path(__file__).resolve().parents[2] / "scenarios" / "dongha_morning_peak_adaptive.yaml",
+        {"duration": 300},
+    )
+    assert scenario.plants.traffic is not None
+    assert scenario.plants.traffic.measurement.kind == "camera"
+    rng = RngRegistry(scenario.seed)
+    parts = build_traffic(scenario, tmp_path / "kernel", rng)
+    model = CameraErrorModel(**scenario.plants.traffic.measurement.model_dump(exclude={"kind"}))
+    kernel = Kernel(log=EventLog())
+    kernel.add_plant(MeasuredPlant(parts.plant, model, rng.stream("camera")))
+    for controller in parts.controllers:
+        kernel.add_controller(controller)
+    kernel.run(scenario.duration)
+    direct = parts.plant.signal_log
+
+    field = build_cabinet_field(scenario, tmp_path / "hil")
+    central = build_signal_central(scenario, "signals", tmp_path / "central")
+    assert isinstance(central, ControllerGroup)
+    run_inprocess(field, central, round(scenario.duration))
+    assert field.plant.signal_log == direct
+    assert field.mmu_violations == 0
+    assert sum(m.disagreements for m in central.members) == 0
