@@ -66,6 +66,9 @@ __all__ = [
 SMART_WINDOWS = ((0.0, 9.5), (11.5, 17.0), (20.0, 24.0))
 TRIGGER_FRACTION = 0.7
 SKIP_CAP_FRACTION = 0.9
+#: share of TAW added to each automatic refill, so a wet-reading probe's offset shows
+#: at the full-point check (the excess drains below the roots)
+FULLPOINT_OVERSHOOT = 0.1
 
 
 def _midnight_utc_s(day: date) -> float:
@@ -136,6 +139,7 @@ def smart_config(
         "trigger_fraction": TRIGGER_FRACTION,
         "skip_cap_fraction": SKIP_CAP_FRACTION,
         "adjust_p": True,
+        "fullpoint_overshoot": FULLPOINT_OVERSHOOT,
         "plots": plots,
     }
     data.update(overrides or {})

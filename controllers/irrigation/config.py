@@ -21,6 +21,12 @@ after ``=``)::
                                        #   0 disables the calibration (= 7200)
     fullpoint_gain: 0.3                # share of the full-point error corrected, (0, 1]
     fullpoint_max_offset: 0.05         # m³/m³, limit of the learned correction
+    fullpoint_overshoot: 0.0           # share of TAW added to an automatic refill to field
+                                       #   capacity, in [0, 0.5] (= 0): so that the soil
+                                       #   really reaches it even when a wet-reading probe
+                                       #   under-states the depletion, and the full-point
+                                       #   check can see the probe's offset
+    fullpoint_overshoot_checks: 3      # ...until the plot has had this many checks (= 3)
     adjust_p: false                    # p + 0.04 (5 − Kc·ET0) clamped to 0.1..0.8, FAO-56
                                        #   Table 22: less depletion allowed on hot days
     trigger_fraction: 1.0              # start when Dr >= fraction × RAW, in (0, 1] (= 1.0);
@@ -214,6 +220,8 @@ class IrrigationConfig:
     fullpoint_settle_s: float = 7200.0
     fullpoint_gain: float = 0.3
     fullpoint_max_offset: float = 0.05
+    fullpoint_overshoot: float = 0.0
+    fullpoint_overshoot_checks: float = 3.0
 
     def plot(self, plot_id: str) -> PlotConfig:
         """The plot with ``plot_id`` (KeyError if unknown)."""
@@ -246,6 +254,8 @@ class IrrigationConfig:
             "fullpoint_settle_s": (7200.0, 0.0, math.inf, False),
             "fullpoint_gain": (0.3, 0.0, 1.0, True),
             "fullpoint_max_offset": (0.05, 0.0, 0.3, False),
+            "fullpoint_overshoot": (0.0, 0.0, 0.5, False),
+            "fullpoint_overshoot_checks": (3.0, 0.0, 1000.0, False),
         }
         reject_unknown_keys(
             data,

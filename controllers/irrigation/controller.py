@@ -52,9 +52,14 @@ the plot's TAW (which leaves any root zone at field capacity; the wet season
 has few irrigations to learn from), the expected water content is ``θFC − ETc since then /
 (1000 Zr)``; the per-plot correction added to every reading moves by
 ``fullpoint_gain`` of the difference towards it (clamped to
-±``fullpoint_max_offset``). A wet-reading probe leaves the soil short of field
-capacity after the first refill, so the correction converges over a few
-refills rather than at once. ``fullpoint_settle_s`` 0 disables it.
+±``fullpoint_max_offset``). A wet-reading probe under-states the depletion, so a
+refill leaves the soil short of field capacity and the probe still reads "full":
+its offset is invisible. ``fullpoint_overshoot`` (a share of TAW added to each
+automatic refill, for a plot's first ``fullpoint_overshoot_checks`` full-point
+checks) brings the soil to field capacity anyway (the excess drains), so the
+check sees the offset; the correction converges over a few refills, and later
+refills stop at the (now corrected) field capacity.
+``fullpoint_settle_s`` 0 disables the calibration.
 
 Fail-safes (DESIGN.md: irrigation falls back to valves closed)
 --------------------------------------------------------------
@@ -147,6 +152,7 @@ def _fresh_plot_state() -> dict[str, Any]:
         "offset_vwc": 0.0,  # learned probe correction (m³/m³), added to the reading
         "fullpoint_at": None,  # run time (s) of the next full-point check
         "fullpoint_et_mm": 0.0,  # crop ET since the refill that scheduled it
+        "fullpoint_checks": 0,  # full-point checks taken (the overshoot stops after a few)
     }
 
 
@@ -352,6 +358,7 @@ class IrrigationController:
         limit = cfg.fullpoint_max_offset
         st["offset_vwc"] = min(max(offset, -limit), limit)
         st["fullpoint_at"] = None
+        st["fullpoint_checks"] += 1
 
     def _crop_state(self, plot: PlotConfig, now: float) -> tuple[float, float] | None:
         """(Kc, Zr) of a plot, recomputed once per hour of run time (they change daily)."""
@@ -517,8 +524,10 @@ class IrrigationController:
                     and dr >= cfg.trigger_fraction * raw_mm[pid] - 1e-9
                     and (not rain_skip or dr >= cfg.skip_cap_fraction * raw_mm[pid] - 1e-9)
                 ):
+                    calibrating = st["fullpoint_checks"] < cfg.fullpoint_overshoot_checks
+                    overshoot = cfg.fullpoint_overshoot * self._books[pid].taw_mm
                     net = (
-                        dr
+                        dr + (overshoot if calibrating else 0.0)
                         if cfg.refill_fraction is None
                         else min(dr, cfg.refill_fraction * raw_mm[pid])
                     )
@@ -614,6 +623,7 @@ class IrrigationController:
             fresh = IrrigationController(self.config)
             for pid in self._plots:
                 data = dict(state["plots"][pid])
+                data.setdefault("fullpoint_checks", 0)  # snapshots from before the counter
                 st = _fresh_plot_state()
                 missing = set(st) - set(data)
                 if missing:
