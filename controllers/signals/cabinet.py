@@ -51,9 +51,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from controllers.io import Direction, PointSpec, PointValueError, Quality, Sample, ValueType
+from controllers.io import Direction, PointSpec, PointValueError, Quality, Sample
 from controllers.signals.conflict_monitor import ConflictMonitor
-from controllers.signals.fixed_time import check_plan, plan_request
+from controllers.signals.fixed_time import check_plan, plan_request, state_point
 from controllers.signals.intersection import GREEN_CHARS, IntersectionSpec
 from controllers.signals.ntcip import (
     CONTROL_FIELDS,
@@ -131,14 +131,7 @@ class SignalCabinet:
             field: p
             for field, p in zip((*CONTROL_FIELDS, "pattern", "heartbeat"), self.inputs, strict=True)
         }
-        self.state_point = PointSpec(
-            f"tls/{spec.tls_id}/state",
-            Direction.OUTPUT,
-            "",
-            ValueType.STR,
-            choices="GgyroO",
-            description="signal state shown, one char per link (SUMO convention)",
-        )
+        self.state_point = state_point(spec.tls_id)
         self.outputs = (self.state_point, *status_points(spec.tls_id, n, Direction.OUTPUT))
         self._status_names = [point_name(spec.tls_id, f) for f in STATUS_FIELDS]
         tail = (

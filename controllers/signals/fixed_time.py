@@ -25,7 +25,7 @@ from controllers.signals.intersection import GREEN_CHARS, IntersectionSpec
 from controllers.signals.safety import SafetyLayer
 from controllers.signals.webster import SignalPlan
 
-__all__ = ["FixedTimeController", "check_plan", "plan_request"]
+__all__ = ["FixedTimeController", "check_plan", "plan_request", "state_point"]
 
 _SNAPSHOT_VERSION = 1
 _EDGE_S = 1e-9  # s
@@ -62,6 +62,18 @@ def check_plan(spec: IntersectionSpec, plan: SignalPlan) -> None:
             f"{tag}: plan amber/all-red {plan.amber_s}/{plan.all_red_s} s are shorter than the "
             f"intersection's {spec.amber_s}/{spec.all_red_s} s"
         )
+
+
+def state_point(tls_id: str) -> PointSpec:
+    """The OUTPUT point of the state a junction's signal heads show (``tls/{id}/state``)."""
+    return PointSpec(
+        f"tls/{tls_id}/state",
+        Direction.OUTPUT,
+        "",
+        ValueType.STR,
+        choices="GgyroO",
+        description="signal state shown, one char per link (SUMO convention)",
+    )
 
 
 def plan_request(plan: SignalPlan, now: float, offset_s: float = 0.0) -> tuple[int, str]:
@@ -144,14 +156,7 @@ class FixedTimeController:
         self.safety = SafetyLayer(spec)
         self.phase_index = 0
         self.bad_commands = 0
-        self.state_point = PointSpec(
-            f"tls/{spec.tls_id}/state",
-            Direction.OUTPUT,
-            "",
-            ValueType.STR,
-            choices="GgyroO",
-            description="signal state shown, one char per link (SUMO convention)",
-        )
+        self.state_point = state_point(spec.tls_id)
         self.flash_point: PointSpec | None = None
         if flash_command:
             self.flash_point = PointSpec(
